@@ -1,0 +1,1 @@
+//! Key material: secrets, passphrases and key rings. (Being written.)

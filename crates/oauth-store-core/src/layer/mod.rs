@@ -1,0 +1,1 @@
+//! Wrappers over backends. (Being written.)
