@@ -648,13 +648,13 @@ struct Members {
 impl Members {
     /// Rejects duplicate names (whatever the names).
     fn new(prefix: &'static str, members: Vec<(String, Value)>) -> Result<Self, FormatError> {
-        for (i, (name, _)) in members.iter().enumerate() {
-            if members[..i].iter().any(|(seen, _)| seen == name) {
-                return Err(FormatError::DuplicateField(format!(
-                    "{prefix}{}",
-                    quote(name)
-                )));
-            }
+        // A set, not pairwise comparison: a crafted object may have millions of members.
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        if let Some((name, _)) = members.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+            return Err(FormatError::DuplicateField(format!(
+                "{prefix}{}",
+                quote(name)
+            )));
         }
         Ok(Self { prefix, members })
     }
