@@ -869,7 +869,9 @@ fn huge_objects_are_handled_in_linear_time() {
     let ring = KeyRing::new(secret("k"));
     let mut doc = String::from("{");
     for i in 0..200_000 {
-        doc.push_str(&format!("\"f{i}\":0,"));
+        doc.push_str("\"f");
+        doc.push_str(&i.to_string());
+        doc.push_str("\":0,");
     }
     doc.push_str("\"version\":2}");
     assert_eq!(
