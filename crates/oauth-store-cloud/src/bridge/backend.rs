@@ -108,8 +108,11 @@ impl BridgeBackend {
         self
     }
 
-    /// Sets the largest value written to or accepted from the host, serialized as JSON, in
-    /// bytes. The default is [`BridgeBackend::DEFAULT_MAX_VALUE_SIZE`].
+    /// Sets the largest token set written to the host, serialized as JSON, in bytes (the
+    /// `max_value_size` capability; lower still when the host declares a lower limit). A
+    /// response from the host may exceed it by the few kilobytes of the record around the
+    /// token set; anything larger is refused. The default is
+    /// [`BridgeBackend::DEFAULT_MAX_VALUE_SIZE`].
     #[must_use]
     pub fn with_max_value_size(mut self, bytes: usize) -> Self {
         self.max_value_size = bytes;
@@ -252,7 +255,8 @@ impl BridgeBackend {
             .map_err(|e| self.host_error(bridge, Operation::Get, key, e))?;
         let name = bridge.name();
         let ctx = self.context(&name, Operation::Get, key);
-        let checked = record::decode(&ctx, &raw, self.max_value_size).map_err(|e| self.core(e));
+        let limit = self.max_value_size.saturating_add(record::RECORD_OVERHEAD);
+        let checked = record::decode(&ctx, &raw, limit).map_err(|e| self.core(e));
         Ok((raw, checked))
     }
 
@@ -270,10 +274,11 @@ impl BridgeBackend {
         caps.native_ttl = host.native_ttl;
         caps.persistent = host.persistent;
         caps.encrypted_at_rest = host.encrypted_at_rest;
-        caps.max_value_size = Some(
-            host.max_value_size
-                .map_or(self.max_value_size, |m| m.min(self.max_value_size)),
-        );
+        // The host's limit is on the whole record; what is left of it is the token set's.
+        caps.max_value_size = Some(host.max_value_size.map_or(self.max_value_size, |m| {
+            m.saturating_sub(record::RECORD_OVERHEAD)
+                .min(self.max_value_size)
+        }));
         caps
     }
 }
@@ -338,7 +343,7 @@ impl Backend for BridgeBackend {
                 reason: e.to_string(),
             }
         })?;
-        let size = usize::try_from(record::json_size(&value)).unwrap_or(usize::MAX);
+        let size = usize::try_from(record::json_size(&value["token"])).unwrap_or(usize::MAX);
         check_value_size(&caps, key, size)?;
         let ttl = ttl_seconds(options.ttl);
 

@@ -15,6 +15,10 @@ use crate::Error;
 /// The version of the record format; the `oauth_store` member of every record.
 pub(crate) const RECORD_VERSION: u64 = 1;
 
+/// An upper bound on what a record adds around its token set, in bytes: the fixed members
+/// (about 150 bytes) and the entry key, escaped (at most twice its 1024 bytes).
+pub(crate) const RECORD_OVERHEAD: usize = 4096;
+
 /// Where a response came from, for error messages.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Context<'a> {
