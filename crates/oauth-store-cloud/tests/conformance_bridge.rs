@@ -8,10 +8,10 @@ use oauth_store_core::conformance::{self, Config};
 use oauth_store_core::{Backend, DynBackend, ManualClock};
 
 /// The size limit the suite runs with. `errors_are_typed` builds its oversized token set as
-/// `limit + 1 KiB` and then replaces its refresh token (a quarter of the padding) with a short
-/// one, so with a limit
-/// much above 3 KiB the token set it expects to be refused is under the limit; 2 KiB keeps
-/// that check meaningful, and `large_token_set` then checks both sides of the limit.
+/// `limit + 1 KiB` and then replaces its refresh token (a quarter of the padding) with a
+/// short one, so with a limit much above 3 KiB the token set it expects to be refused is
+/// under the limit; 2 KiB keeps that check meaningful, and `large_token_set` then checks
+/// both sides of the limit.
 const LIMIT: usize = 2048;
 
 fn backend(host: &MemoryHost, scope: Scope, clock: &ManualClock) -> BridgeBackend {
