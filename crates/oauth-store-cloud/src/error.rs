@@ -95,6 +95,8 @@ impl Error {
     /// called the host, such as `cloud_session(my-host)`).
     #[must_use]
     pub fn into_core(self, backend: &str) -> oauth_store_core::Error {
+        // Without any backend feature the enum is empty and `backend` has no use.
+        let _ = backend;
         match self {
             #[cfg(feature = "bridge")]
             Self::InvalidResponse {
