@@ -1484,7 +1484,8 @@ async fn too_large_error_is_clean(ctx: &Ctx<'_>, key: &EntryKey) {
     let Some(mut big) = sized_token(limit + 1024) else {
         return;
     };
-    big.refresh_token = Some("rt-errors-big-secret".into());
+    // Adds to the size: the token set stays over the limit.
+    big.id_token = Some("rt-errors-big-secret".into());
     match ctx.backend.put(key, &big, PutOptions::new()).await {
         Err(e @ Error::TooLarge { .. }) => {
             let text = format!("{e} {e:?}");
