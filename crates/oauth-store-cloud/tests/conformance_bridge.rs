@@ -3,21 +3,12 @@
 
 use std::sync::Arc;
 
-use oauth_store_cloud::bridge::{BridgeBackend, MemoryHost, Scope};
+use oauth_store_cloud::bridge::{BridgeBackend, BridgeCapabilities, MemoryHost, Scope};
 use oauth_store_core::conformance::{self, Config};
 use oauth_store_core::{Backend, DynBackend, ManualClock};
 
-/// The size limit the suite runs with. `errors_are_typed` builds its oversized token set as
-/// `limit + 1 KiB` and then replaces its refresh token (a quarter of the padding) with a
-/// short one, so with a limit much above 3 KiB the token set it expects to be refused is
-/// under the limit; 2 KiB keeps that check meaningful, and `large_token_set` then checks
-/// both sides of the limit.
-const LIMIT: usize = 2048;
-
 fn backend(host: &MemoryHost, scope: Scope, clock: &ManualClock) -> BridgeBackend {
-    BridgeBackend::new(scope, Arc::new(host.clone()))
-        .with_clock(Arc::new(clock.clone()))
-        .with_max_value_size(LIMIT)
+    BridgeBackend::new(scope, Arc::new(host.clone())).with_clock(Arc::new(clock.clone()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -49,9 +40,27 @@ async fn basic_host_passes_and_refuses_what_it_cannot_do() {
 }
 
 #[tokio::test]
+async fn a_small_size_limit_is_enforced_on_both_sides() {
+    // Under 64 KiB, so `large_token_set` checks that a bigger token set is refused and one of
+    // exactly the limit is kept; and a host declaring a limit lowers the backend's.
+    let clock = ManualClock::new();
+    let config = Config::new().with_clock(clock.clone());
+    let own =
+        backend(&MemoryHost::new("full-host"), Scope::Session, &clock).with_max_value_size(4096);
+    assert_eq!(own.capabilities().max_value_size, Some(4096));
+    conformance::run_all(&own, &config).await;
+
+    let declared = MemoryHost::basic("small-host")
+        .with_capabilities(BridgeCapabilities::default().with_max_value_size(20_000));
+    let limited = backend(&declared, Scope::Org, &clock);
+    assert_eq!(limited.capabilities().max_value_size, Some(20_000 - 4096));
+    conformance::run_all(&limited, &config).await;
+}
+
+#[tokio::test]
 async fn full_host_passes_with_real_sleep() {
     let host = MemoryHost::new("sleepy-host");
-    let store = BridgeBackend::new(Scope::Session, Arc::new(host)).with_max_value_size(LIMIT);
+    let store = BridgeBackend::new(Scope::Session, Arc::new(host));
     let config = Config::new()
         .with_random_key_prefix()
         .with_ttl(std::time::Duration::from_millis(100))
