@@ -1,4 +1,4 @@
-//! Wrappers over backends: namespacing and tracing, stacked like tower layers.
+//! Wrappers over backends: namespacing, tracing and caching, stacked like tower layers.
 //!
 //! A [`Layer`] turns one backend into another that wraps it; the wrapper forwards every
 //! [`Backend`] method to the backend inside, adding its own behaviour on the way. Layers stack
@@ -27,12 +27,15 @@
 //! - [`TracingLayer`] outside [`NamespaceLayer`] (added after it) traces the keys the caller
 //!   used; inside it (added before it), the stored keys with their `<namespace>/` prefix.
 //! - A namespace inside another namespace nests: `outer/inner/key`.
+//! - [`CacheLayer`] outside [`TracingLayer`] hides cache hits from the traces (only reads that
+//!   reach the backend are traced); inside it, every call is traced, hit or not.
 //!
 //! # Writing a layer
 //! A wrapper implements every method of [`Backend`], even those with a default, so nothing is
 //! silently skipped: the wrappers here carry `#[deny(clippy::missing_trait_methods)]` on their
 //! `Backend` impls, and every wrapper runs the whole conformance suite in its tests.
 
+mod cache;
 mod namespace;
 mod trace;
 
@@ -40,6 +43,7 @@ use std::sync::Arc;
 
 use crate::backend::{Backend, DynBackend};
 
+pub use cache::{CacheLayer, Cached};
 pub use namespace::{NamespaceLayer, Namespaced};
 pub use trace::{Traced, TracingLayer};
 
