@@ -894,8 +894,13 @@ pub async fn ttl_expiry(backend: &DynBackend, config: &Config) {
     }
 
     if ctx.get(&short).await.is_some() {
+        let hint = if config.clock.is_some() {
+            " (the backend must run on the ManualClock given to Config::with_clock)"
+        } else {
+            ""
+        };
         ctx.fail(format!(
-            "get returned an entry {wait:?} after it was written with a TTL of {ttl:?}"
+            "get returned an entry {wait:?} after it was written with a TTL of {ttl:?}{hint}"
         ));
     }
     if ctx.caps.list {
