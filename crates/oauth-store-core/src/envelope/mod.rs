@@ -515,7 +515,12 @@ pub fn open(ring: &KeyRing, sealed: &[u8], options: &OpenOptions<'_>) -> Result<
             };
             let aad = v2_aad(&header, options.context);
             let mut identified = false;
-            for index in 0..ring.len() {
+            for (index, material) in ring.keys().iter().enumerate() {
+                // A secret's key id needs no derivation: skip the others before deriving, so
+                // they neither cost time nor push useful keys out of the cache.
+                if material.key_id().is_some_and(|id| id != key_id) {
+                    continue;
+                }
                 let Some(key) = derive(ring, index, derivation)? else {
                     continue;
                 };

@@ -879,3 +879,18 @@ fn huge_objects_are_handled_in_linear_time() {
         FormatError::UnknownField("f0".into())
     );
 }
+
+#[test]
+fn opening_derives_only_the_matching_secret() {
+    let mut ring = KeyRing::new(secret("primary"));
+    for i in 0..20 {
+        ring = ring.with_previous(secret(&format!("older {i}")));
+    }
+    let sealed = seal(&ring, b"x", &SealOptions::v2()).unwrap();
+    assert_eq!(ring.cached(), 1);
+    open(&ring, &sealed, &at("f")).unwrap();
+    assert_eq!(ring.cached(), 1, "the 20 other secrets were not derived");
+    let older = seal(&KeyRing::new(secret("older 19")), b"y", &SealOptions::v2()).unwrap();
+    assert!(!open(&ring, &older, &at("f")).unwrap().by_primary);
+    assert_eq!(ring.cached(), 2);
+}
