@@ -274,6 +274,8 @@ def open_envelope(sealed, key, context):
         raise EnvelopeError("NotJson", str(e)) from e
     if not isinstance(doc, dict):
         raise EnvelopeError("NotAnObject")
+    if len(doc) > 32:
+        raise EnvelopeError("TooManyMembers")
     version = integer(doc, "version")
     if version not in (1, 2):
         raise EnvelopeError("UnknownVersion", str(version))
@@ -303,6 +305,8 @@ def open_envelope(sealed, key, context):
     kdf = field(doc, "kdf")
     if not isinstance(kdf, dict):
         raise EnvelopeError("NotAnObject", "kdf")
+    if len(kdf) > 32:
+        raise EnvelopeError("TooManyMembers", "kdf")
     name = field(kdf, "name")
     if name == "hkdf-sha256":
         kdf_fields = ["name"]
