@@ -12,7 +12,8 @@
 //! - [`Error`]: one typed error for every backend;
 //! - [`envelope`] and [`key_material`]: the versioned AES-256-GCM envelope (v2, plus the v1
 //!   format of harn-vm 0.8) and the keys that open it;
-//! - [`MemoryBackend`]: an in-process store;
+//! - [`MemoryBackend`]: an in-process store, and [`mock::MockBackend`], one with error
+//!   injection for testing callers;
 //! - [`layer`]: wrappers such as namespacing and tracing;
 //! - `conformance` (feature `conformance`): the checks every backend must pass.
 //!
@@ -49,6 +50,7 @@ mod error;
 pub mod key_material;
 pub mod layer;
 mod memory;
+pub mod mock;
 mod token;
 
 #[cfg(any(feature = "conformance", test))]
