@@ -328,12 +328,9 @@ async fn import(
     let value = parse_json(input, "import")?;
     let plain = if is_envelope(&value) {
         let ring = import_ring(session, ctx)?;
-        let opened = oauth_store::envelope::open(
-            &ring,
-            input,
-            &oauth_store::envelope::OpenOptions::new("the import file"),
-        )?;
-        parse_json(&opened.plaintext, "the decrypted import file")?
+        let plaintext = open_envelope(&ring, input)?;
+        let plain = parse_json(&plaintext, "the decrypted import file")?;
+        unwrap_file_schema(plain)?
     } else {
         value
     };
@@ -412,6 +409,35 @@ fn spinner(message: &'static str) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
+/// Opens an encrypted import file: a file store's (bound to the file backend's context), or
+/// any other envelope without context, such as a harn-vm v1 file.
+fn open_envelope(ring: &KeyRing, input: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
+    use oauth_store::envelope::{OpenOptions, open};
+    let location = "the import file";
+    let as_store = OpenOptions::new(location).context(oauth_store::file::FILE_CONTEXT);
+    match open(ring, input, &as_store) {
+        Ok(opened) => Ok(opened.plaintext),
+        Err(first) => match open(ring, input, &OpenOptions::new(location)) {
+            Ok(opened) => Ok(opened.plaintext),
+            Err(_) => Err(first.into()),
+        },
+    }
+}
+
+/// A v2 file store's plaintext wraps its entries: `{"schema": "oauth-store-file/2",
+/// "entries": {…}}`; v1 and exports are the entries themselves.
+fn unwrap_file_schema(plain: Value) -> Result<Value, CliError> {
+    let Value::Object(mut map) = plain else {
+        return Ok(plain);
+    };
+    match map.get("schema") {
+        Some(Value::String(s)) if s == "oauth-store-file/2" => Ok(map
+            .remove("entries")
+            .unwrap_or_else(|| Value::Object(Map::new()))),
+        _ => Ok(Value::Object(map)),
+    }
+}
+
 fn is_envelope(v: &Value) -> bool {
     v.as_object()
         .is_some_and(|o| o.contains_key("version") && o.contains_key("ciphertext"))
@@ -421,7 +447,7 @@ fn is_envelope(v: &Value) -> bool {
 /// store's own.
 fn import_ring(session: &Session, ctx: &Context<'_>) -> Result<KeyRing, CliError> {
     if let Some(secret) = keys::env_secret(ctx.env, keys::ENV_IMPORT_KEY, 1)? {
-        return Ok(KeyRing::new(keys::secret_material(&secret)));
+        return Ok(KeyRing::new(keys::secret_material(&secret)?));
     }
     session.ring.clone().ok_or_else(|| {
         CliError::usage(format!(
@@ -440,6 +466,7 @@ fn parse_entries(plain: Value) -> Result<Vec<Incoming>, CliError> {
             "import: expected a JSON object of entries, {\"<key>\": {\"token\": {...}}}",
         ));
     };
+    let now = SystemTime::now();
     let mut out = Vec::with_capacity(map.len());
     for (name, item) in map {
         let key = EntryKey::new(name.as_str())
@@ -449,6 +476,21 @@ fn parse_entries(plain: Value) -> Result<Vec<Incoming>, CliError> {
             return Err(CliError::usage(format!("{where_}: not a JSON object")));
         };
         let (token, ttl) = if let Some(token) = obj.remove("token") {
+            if let Some(at) = obj.get("expires_at_ms").and_then(Value::as_u64) {
+                // A file store's entry: keep its expiry; one already expired is not imported.
+                let at = oauth_store::clock::from_unix_millis(at);
+                match at.duration_since(now) {
+                    Ok(left) if !left.is_zero() => {
+                        out.push(Incoming {
+                            key,
+                            token: token_from_value(token, &where_)?,
+                            ttl: Some(left),
+                        });
+                    }
+                    _ => {}
+                }
+                continue;
+            }
             let ttl = match obj.get("ttl_seconds") {
                 None | Some(Value::Null) => None,
                 Some(v) => match v.as_u64() {
@@ -497,8 +539,8 @@ async fn rotate_key(ctx: &Context<'_>) -> Result<(), CliError> {
                 }
                 None => keys::create_key_file(&next_path)?.0,
             };
-            let ring = KeyRing::new(keys::secret_material(&new))
-                .with_previous(keys::secret_material(&current));
+            let ring = KeyRing::new(keys::secret_material(&new)?)
+                .with_previous(keys::secret_material(&current)?);
             let count = rotate_with(file, ring).await?;
             keys::replace_file(&next_path, path).map_err(|e| {
                 CliError::io(
@@ -518,11 +560,8 @@ async fn rotate_key(ctx: &Context<'_>) -> Result<(), CliError> {
         KeyChoice::EnvKey | KeyChoice::EnvPassphrase => {
             let (var, new_var, material) = if choice == KeyChoice::EnvKey {
                 let s = keys::env_secret(ctx.env, keys::ENV_NEW_KEY, keys::MIN_SECRET_LEN)?;
-                (
-                    keys::ENV_KEY,
-                    keys::ENV_NEW_KEY,
-                    s.map(|s| keys::secret_material(&s)),
-                )
+                let m = s.map(|s| keys::secret_material(&s)).transpose()?;
+                (keys::ENV_KEY, keys::ENV_NEW_KEY, m)
             } else {
                 let s = keys::env_secret(ctx.env, keys::ENV_NEW_PASSPHRASE, 1)?;
                 let m = s.map(|s| keys::passphrase_material(&s)).transpose()?;
@@ -550,7 +589,7 @@ fn env_material(
     if *choice == KeyChoice::EnvKey {
         let s = keys::env_secret(ctx.env, keys::ENV_KEY, keys::MIN_SECRET_LEN)?
             .ok_or_else(|| CliError::usage(format!("{} is not set", keys::ENV_KEY)))?;
-        Ok(keys::secret_material(&s))
+        keys::secret_material(&s)
     } else {
         let s = keys::env_secret(ctx.env, keys::ENV_PASSPHRASE, 1)?
             .ok_or_else(|| CliError::usage(format!("{} is not set", keys::ENV_PASSPHRASE)))?;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use oauth_store::Capabilities;
-use oauth_store::file::FileBackend;
+use oauth_store::file::{FileBackend, FileStatus, Problem as FileProblem};
 
 use crate::error::{CliError, Code, code_of};
 use crate::keys::{self, Create, KeyChoice};
@@ -131,14 +131,8 @@ async fn check_file_store(
     };
     match file.status().await {
         Ok(status) => {
-            crate::status::print(&status);
-            for p in crate::status::problems(&status) {
-                problems.push(Problem {
-                    code: Code::Other,
-                    what: p.0,
-                    fix: p.1,
-                });
-            }
+            print_status(&status);
+            problems.extend(status.problems.iter().map(file_problem));
         }
         Err(e) => problems.push(store_problem(&e)),
     }
@@ -150,6 +144,69 @@ async fn check_file_store(
         problems.push(store_problem(&e));
     }
     Ok(())
+}
+
+fn print_status(s: &FileStatus) {
+    if !s.exists {
+        println!("store file:    does not exist yet; the first write creates it");
+        return;
+    }
+    let mut facts = Vec::new();
+    if let Some(mode) = s.mode {
+        facts.push(format!("mode {mode:04o}"));
+    }
+    if let Some(size) = s.size {
+        facts.push(format!("{size} bytes"));
+    }
+    if let Some(v) = s.envelope_version {
+        facts.push(format!("format v{v}"));
+    }
+    if let Some(kdf) = s.kdf {
+        facts.push(format!("key derivation {kdf}"));
+    }
+    println!("store file:    {}", facts.join(", "));
+    if let Some(id) = &s.key_id {
+        println!("key id:        {id}");
+    }
+    if let Some(n) = s.entries {
+        let expired = s.expired_entries.unwrap_or(0);
+        println!("entries:       {n} ({expired} expired, purged by the next write)");
+    }
+    println!(
+        "lock:          {} ({})",
+        if s.lock_held_elsewhere {
+            "held by another process"
+        } else {
+            "free"
+        },
+        s.lock_path.display()
+    );
+}
+
+fn file_problem(p: &FileProblem) -> Problem {
+    match p {
+        FileProblem::Unreadable(e) => store_problem(e),
+        FileProblem::PermissiveMode { .. } => Problem {
+            code: Code::Other,
+            what: format!("store file: {p}"),
+            fix: "run any command (it tightens the mode), or chmod 600 the file".to_owned(),
+        },
+        FileProblem::OpenedByOldKey => Problem {
+            code: Code::Other,
+            what: format!("store file: {p}"),
+            fix: "run `oauth-store rotate-key` to finish the rotation".to_owned(),
+        },
+        FileProblem::InvalidEntries { .. } => Problem {
+            code: Code::Other,
+            what: format!("store file: {p}"),
+            fix: "delete those entries with `oauth-store delete KEY`, or set them again".to_owned(),
+        },
+        _ => Problem {
+            code: Code::Other,
+            what: format!("store file: {p}"),
+            fix: "run any write command; it cleans up".to_owned(),
+        },
+    }
 }
 
 fn store_problem(e: &oauth_store::Error) -> Problem {

@@ -175,15 +175,19 @@ fn os_bytes(value: OsString) -> Result<Vec<u8>, CliError> {
 }
 
 /// Key material from a high-entropy secret.
-pub(crate) fn secret_material(secret: &Secret) -> KeyMaterial {
-    KeyMaterial::from(SecretKey::new(secret.bytes().to_vec()))
+pub(crate) fn secret_material(secret: &Secret) -> Result<KeyMaterial, CliError> {
+    SecretKey::new(secret.bytes().to_vec())
+        .map(KeyMaterial::from)
+        .map_err(|e| CliError::usage(e.to_string()).with_source(e))
 }
 
 /// Key material from a passphrase.
 pub(crate) fn passphrase_material(secret: &Secret) -> Result<KeyMaterial, CliError> {
     let text = std::str::from_utf8(secret.bytes())
         .map_err(|_| CliError::usage(format!("{ENV_PASSPHRASE} must be valid UTF-8")))?;
-    Ok(KeyMaterial::from(Passphrase::new(text.to_owned())))
+    Passphrase::new(text.to_owned())
+        .map(KeyMaterial::from)
+        .map_err(|e| CliError::usage(e.to_string()).with_source(e))
 }
 
 /// The key ring of a chosen source, with what a user should know about it.
@@ -226,7 +230,7 @@ pub(crate) fn load(
             let secret = env_secret(env, ENV_KEY, MIN_SECRET_LEN)?.ok_or_else(|| {
                 CliError::usage(format!("{ENV_KEY} disappeared from the environment"))
             })?;
-            simple(KeyRing::new(secret_material(&secret)))
+            simple(KeyRing::new(secret_material(&secret)?))
         }
         KeyChoice::EnvPassphrase => {
             let secret = env_secret(env, ENV_PASSPHRASE, 1)?.ok_or_else(|| {
@@ -251,11 +255,11 @@ pub(crate) fn load(
                     Create::Yes => create_key_file(path)?,
                 },
             };
-            let mut ring = KeyRing::new(secret_material(&secret));
+            let mut ring = KeyRing::new(secret_material(&secret)?);
             let next = next_path(path);
             let pending_rotation = match read_key_file(&next)? {
                 Some(n) => {
-                    ring = ring.with_previous(secret_material(&n));
+                    ring = ring.with_previous(secret_material(&n)?);
                     true
                 }
                 None => false,

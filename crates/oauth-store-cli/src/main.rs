@@ -14,7 +14,6 @@ mod doctor;
 mod error;
 mod keys;
 mod output;
-mod status;
 mod store;
 mod ttl;
 
