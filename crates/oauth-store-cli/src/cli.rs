@@ -98,14 +98,14 @@ pub(crate) enum Command {
     },
     /// Re-encrypt the store under a new key, and make it the key.
     ///
-    /// With a key file, a new random key is generated. With OAUTH_STORE_KEY or
-    /// OAUTH_STORE_PASSPHRASE, the new one is read from OAUTH_STORE_NEW_KEY or
-    /// OAUTH_STORE_NEW_PASSPHRASE.
+    /// With a key file, a new random key is generated. With `OAUTH_STORE_KEY` or
+    /// `OAUTH_STORE_PASSPHRASE`, the new one is read from `OAUTH_STORE_NEW_KEY` or
+    /// `OAUTH_STORE_NEW_PASSPHRASE`.
     RotateKey,
     /// Import entries from a JSON export or an encrypted store file (such as a harn-vm v1
     /// token file).
     ///
-    /// An encrypted file is opened with OAUTH_STORE_IMPORT_KEY if set (the original secret,
+    /// An encrypted file is opened with `OAUTH_STORE_IMPORT_KEY` if set (the original secret,
     /// any length), else with the store's own key.
     Import {
         /// The file to read; `-` or nothing reads stdin.
@@ -118,8 +118,13 @@ pub(crate) enum Command {
     Export,
     /// Check the store and key setup and explain every problem found.
     Doctor,
-    /// Move a corrupt store file aside so a new store can start.
-    Quarantine,
+    /// Move a corrupt store file aside (never deleting it) so a new store can start.
+    Quarantine {
+        /// Also move a file that only fails to open with this key: it may be intact and
+        /// simply need the right key.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     Completions {
         /// The shell.

@@ -78,7 +78,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             export(&session).await
         }
         Command::Doctor => crate::doctor::run(ctx).await,
-        Command::Quarantine => {
+        Command::Quarantine { force } => {
             let session = store::open(ctx, true)?;
             let Some(file) = &session.file else {
                 return Err(CliError::usage(format!(
@@ -87,6 +87,23 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
                     session.url.scheme()
                 )));
             };
+            let status = file.status().await?;
+            let wrong_key = status.problems.iter().any(|p| {
+                matches!(
+                    p,
+                    oauth_store::file::Problem::Unreadable(oauth_store::Error::WrongKey { .. })
+                )
+            });
+            if wrong_key && !force {
+                return Err(CliError::new(
+                    Code::Key,
+                    format!(
+                        "{} does not open with this key, which may mean a wrong key rather than a broken file; \
+                         check the key (`oauth-store doctor`), or pass --force to move it aside anyway",
+                        file.path().display()
+                    ),
+                ));
+            }
             match file.quarantine().await? {
                 Some(moved) => println!("{}", moved.display()),
                 None => eprintln!("oauth-store: nothing to quarantine: the store opens fine"),
@@ -330,7 +347,7 @@ async fn import(
         let ring = import_ring(session, ctx)?;
         let plaintext = open_envelope(&ring, input)?;
         let plain = parse_json(&plaintext, "the decrypted import file")?;
-        unwrap_file_schema(plain)?
+        unwrap_file_schema(plain)
     } else {
         value
     };
@@ -426,15 +443,15 @@ fn open_envelope(ring: &KeyRing, input: &[u8]) -> Result<zeroize::Zeroizing<Vec<
 
 /// A v2 file store's plaintext wraps its entries: `{"schema": "oauth-store-file/2",
 /// "entries": {…}}`; v1 and exports are the entries themselves.
-fn unwrap_file_schema(plain: Value) -> Result<Value, CliError> {
+fn unwrap_file_schema(plain: Value) -> Value {
     let Value::Object(mut map) = plain else {
-        return Ok(plain);
+        return plain;
     };
     match map.get("schema") {
-        Some(Value::String(s)) if s == "oauth-store-file/2" => Ok(map
+        Some(Value::String(s)) if s == "oauth-store-file/2" => map
             .remove("entries")
-            .unwrap_or_else(|| Value::Object(Map::new()))),
-        _ => Ok(Value::Object(map)),
+            .unwrap_or_else(|| Value::Object(Map::new())),
+        _ => Value::Object(map),
     }
 }
 

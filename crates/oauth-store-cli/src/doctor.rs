@@ -69,7 +69,7 @@ async fn check_file_store(
                 keys::ENV_KEY,
                 keys::ENV_PASSPHRASE
             ),
-            fix: format!("unset the one you do not mean to use"),
+            fix: "unset the one you do not mean to use".to_owned(),
         });
     }
     if let KeyChoice::KeyFile { path: key_path, .. } = &choice {

@@ -107,7 +107,8 @@ impl CliError {
             // The first source is the error the message was made from; show its causes.
             next = next.and_then(std::error::Error::source);
             while let Some(e) = next {
-                out.push_str(&format!("\n  caused by: {e}"));
+                out.push_str("\n  caused by: ");
+                out.push_str(&e.to_string());
                 next = e.source();
             }
         }

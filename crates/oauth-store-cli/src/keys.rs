@@ -159,6 +159,8 @@ pub(crate) fn env_secret(
     Ok(Some(Secret(bytes)))
 }
 
+// Infallible on Unix, where any bytes are allowed.
+#[cfg_attr(unix, allow(clippy::unnecessary_wraps))]
 fn os_bytes(value: OsString) -> Result<Vec<u8>, CliError> {
     #[cfg(unix)]
     {

@@ -148,30 +148,23 @@ pub(crate) fn open(ctx: &Context<'_>, may_create: bool) -> Result<Session, CliEr
             "there is no key yet ({choice} does not exist); it is created by the first write"
         ))
     })?;
-    if loaded.created {
-        if let KeyChoice::KeyFile { path: key_path, .. } = &choice {
-            eprintln!(
-                "oauth-store: created a new key in {}. It encrypts the store {}: a copy of the store \
-                 alone (a backup, a synced folder) reveals nothing, but anyone who can read both files \
-                 can read the tokens. Keep the key file: without it the store cannot be opened.",
-                key_path.display(),
-                path.display()
-            );
-        }
+    if let (true, KeyChoice::KeyFile { path: key_path, .. }) = (loaded.created, &choice) {
+        eprintln!(
+            "oauth-store: created a new key in {}. It encrypts the store {}: a copy of the store \
+             alone (a backup, a synced folder) reveals nothing, but anyone who can read both files \
+             can read the tokens. Keep the key file: without it the store cannot be opened.",
+            key_path.display(),
+            path.display()
+        );
     }
     if loaded.pending_rotation {
         eprintln!(
             "oauth-store: an interrupted key rotation was found; run `oauth-store rotate-key` to finish it"
         );
     }
-    if may_create {
-        if let Some(dir) = path.parent() {
-            if !dir.exists() {
-                keys::create_private_dir(dir).map_err(|e| {
-                    CliError::io(format!("cannot create directory {}", dir.display()), e)
-                })?;
-            }
-        }
+    if let Some(dir) = path.parent().filter(|d| may_create && !d.exists()) {
+        keys::create_private_dir(dir)
+            .map_err(|e| CliError::io(format!("cannot create directory {}", dir.display()), e))?;
     }
     let file = Arc::new(FileBackend::open(&path, loaded.ring.clone())?);
     Ok(Session {

@@ -113,6 +113,33 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "file")]
+    #[tokio::test]
+    async fn file_url_opens_an_encrypted_file_store() {
+        use oauth_store_core::key_material::SecretKey;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("my tokens.json");
+        let url = crate::StoreUrl::from_file_path(&path).unwrap().to_string();
+        assert!(url.ends_with("/my%20tokens.json"), "{url}");
+        let secret = SecretKey::new(b"0123456789abcdef0123456789abcdef".to_vec()).unwrap();
+        let store = open(&url, Some(KeyRing::new(secret.clone()))).unwrap();
+        assert!(store.capabilities().encrypted_at_rest);
+        let key = EntryKey::new("github").unwrap();
+        store.put_token(&key, &TokenSet::new("at")).await.unwrap();
+        assert!(path.exists());
+        // Another open of the same URL sees the entry; a different key does not open it.
+        let again = open(&url, Some(KeyRing::new(secret))).unwrap();
+        assert_eq!(
+            again.get_token(&key).await.unwrap().unwrap().access_token.expose(),
+            "at"
+        );
+        let wrong = open(&url, Some(KeyRing::new(SecretKey::generate()))).unwrap();
+        assert!(matches!(
+            wrong.get(&key).await.unwrap_err(),
+            Error::WrongKey { .. }
+        ));
+    }
+
     #[cfg(not(feature = "file"))]
     #[test]
     fn file_without_its_feature_names_the_feature() {
