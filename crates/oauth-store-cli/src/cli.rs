@@ -38,6 +38,11 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) key_file: Option<PathBuf>,
 
+    /// How long to wait for another process's lock on a file store before giving up with
+    /// exit code 4: `500ms`, `10s` (the default).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = crate::ttl::parse_ttl)]
+    pub(crate) lock_timeout: Option<Duration>,
+
     /// Show the causes of an error.
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use oauth_store::Capabilities;
-use oauth_store::file::{FileBackend, FileStatus, Problem as FileProblem};
+use oauth_store::file::{FileStatus, Problem as FileProblem};
 
 use crate::error::{CliError, Code, code_of};
 use crate::keys::{self, Create, KeyChoice};
@@ -122,10 +122,17 @@ async fn check_file_store(
         }
         return Ok(());
     };
-    let file = match FileBackend::open(path, loaded.ring) {
+    let file = match store::build_file(ctx, path, loaded.ring) {
         Ok(f) => f,
         Err(e) => {
-            problems.push(store_problem(&e));
+            problems.push(Problem {
+                code: e.code,
+                what: e
+                    .render(false)
+                    .trim_start_matches("oauth-store: ")
+                    .to_owned(),
+                fix: "check the store path".to_owned(),
+            });
             return Ok(());
         }
     };

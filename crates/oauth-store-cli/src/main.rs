@@ -53,6 +53,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = store::Context {
         store_flag: cli.store.as_deref(),
         key_file_flag: cli.key_file.as_deref(),
+        lock_timeout: cli.lock_timeout,
         env: &store::process_env,
     };
     runtime.block_on(commands::run(cli.command, &ctx))

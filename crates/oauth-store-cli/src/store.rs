@@ -108,6 +108,7 @@ impl fmt::Debug for Session {
 pub(crate) struct Context<'a> {
     pub(crate) store_flag: Option<&'a str>,
     pub(crate) key_file_flag: Option<&'a Path>,
+    pub(crate) lock_timeout: Option<std::time::Duration>,
     pub(crate) env: EnvFn<'a>,
 }
 
@@ -166,7 +167,7 @@ pub(crate) fn open(ctx: &Context<'_>, may_create: bool) -> Result<Session, CliEr
         keys::create_private_dir(dir)
             .map_err(|e| CliError::io(format!("cannot create directory {}", dir.display()), e))?;
     }
-    let file = Arc::new(FileBackend::open(&path, loaded.ring.clone())?);
+    let file = Arc::new(build_file(ctx, &path, loaded.ring.clone())?);
     Ok(Session {
         url,
         source,
@@ -175,6 +176,19 @@ pub(crate) fn open(ctx: &Context<'_>, may_create: bool) -> Result<Session, CliEr
         key_choice: Some(choice),
         ring: Some(loaded.ring),
     })
+}
+
+/// A file backend with the command line's options.
+pub(crate) fn build_file(
+    ctx: &Context<'_>,
+    path: &Path,
+    ring: KeyRing,
+) -> Result<FileBackend, CliError> {
+    let mut builder = FileBackend::builder(path, ring);
+    if let Some(t) = ctx.lock_timeout {
+        builder = builder.lock_timeout(t);
+    }
+    Ok(builder.build()?)
 }
 
 /// The process environment, as an [`EnvFn`].
