@@ -46,7 +46,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             Ok(())
         }
         Command::Get { key, field, meta } => {
-            let session = store::open(ctx, true)?;
+            let session = store::open(ctx, false)?;
             get(&session, &key, field.as_deref(), meta).await
         }
         Command::Delete {
@@ -54,7 +54,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             if_revision,
             force,
         } => {
-            let session = store::open(ctx, true)?;
+            let session = store::open(ctx, false)?;
             let options = if_revision.map_or_else(DeleteOptions::new, DeleteOptions::if_revision);
             let existed = session.backend.delete(&key, options).await?;
             if existed || force {
@@ -64,7 +64,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             }
         }
         Command::List { prefix, json } => {
-            let session = store::open(ctx, true)?;
+            let session = store::open(ctx, false)?;
             list(&session, prefix.as_deref().unwrap_or(""), json).await
         }
         Command::RotateKey => rotate_key(ctx).await,
@@ -74,12 +74,16 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             import(&session, ctx, &input, overwrite).await
         }
         Command::Export => {
-            let session = store::open(ctx, true)?;
+            let session = store::open(ctx, false)?;
             export(&session).await
         }
         Command::Doctor => crate::doctor::run(ctx).await,
         Command::Quarantine { force } => {
-            let session = store::open(ctx, true)?;
+            let session = store::open(ctx, false)?;
+            if session.file.is_none() && session.url.file_path().is_some() {
+                eprintln!("oauth-store: nothing to quarantine: there is no store yet");
+                return Ok(());
+            }
             let Some(file) = &session.file else {
                 return Err(CliError::usage(format!(
                     "quarantine works on file stores; {} is a {} store",

@@ -122,7 +122,8 @@ impl fmt::Debug for Context<'_> {
 }
 
 /// Opens the store. With `may_create` a missing key file is created (when the store file
-/// does not exist yet), and the user is told once where it is.
+/// does not exist yet), and the user is told once where it is; without it (commands that only
+/// read), a missing key and store read as an empty store and nothing is created.
 pub(crate) fn open(ctx: &Context<'_>, may_create: bool) -> Result<Session, CliError> {
     let (url, source) = choose(ctx.store_flag, ctx.env, default_store_file())?;
     let Some(path) = url.file_path().map(Path::to_path_buf) else {
@@ -137,18 +138,23 @@ pub(crate) fn open(ctx: &Context<'_>, may_create: bool) -> Result<Session, CliEr
         });
     };
     let choice = keys::choose(ctx.env, ctx.key_file_flag, keys::default_key_file())?;
-    let create = if !may_create {
-        Create::No
-    } else if path.exists() {
-        Create::StoreExists
-    } else {
-        Create::Yes
+    let create = match (path.exists(), may_create) {
+        (true, _) => Create::StoreExists,
+        (false, true) => Create::Yes,
+        (false, false) => Create::No,
     };
-    let loaded = keys::load(&choice, ctx.env, create)?.ok_or_else(|| {
-        CliError::not_found(format!(
-            "there is no key yet ({choice} does not exist); it is created by the first write"
-        ))
-    })?;
+    let Some(loaded) = keys::load(&choice, ctx.env, create)? else {
+        // Neither a key nor a store yet, and this command only reads: the store is empty,
+        // and there is no reason to create a key for it.
+        return Ok(Session {
+            url,
+            source,
+            backend: Arc::new(oauth_store::MemoryBackend::new()),
+            file: None,
+            key_choice: Some(choice),
+            ring: None,
+        });
+    };
     if let (true, KeyChoice::KeyFile { path: key_path, .. }) = (loaded.created, &choice) {
         eprintln!(
             "oauth-store: created a new key in {}. It encrypts the store {}: a copy of the store \

@@ -63,6 +63,22 @@ fn zero_config_set_then_get_field() {
 }
 
 #[test]
+fn reading_a_fresh_home_creates_nothing() {
+    let s = Sandbox::new();
+    s.cmd(&["get", "github"]).assert().code(1);
+    s.cmd(&["delete", "github"]).assert().code(1);
+    s.cmd(&["list"]).assert().success().stdout("");
+    let e = s.cmd(&["export"]).assert().success();
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout_of(&e)).unwrap(),
+        serde_json::json!({})
+    );
+    s.cmd(&["quarantine"]).assert().success();
+    assert!(!s.key_file().exists() && !s.store_file().exists());
+    assert!(!s.home().join("data").exists() && !s.home().join("config").exists());
+}
+
+#[test]
 fn conditional_writes_and_their_exit_codes() {
     let s = Sandbox::new();
     let r1 = s.set("k", r#"{"access_token":"a1"}"#, &["--if-absent"]);
