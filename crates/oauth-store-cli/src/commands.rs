@@ -423,8 +423,8 @@ fn spinner(message: &'static str) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar =
-        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     bar.set_message(message);
     bar.enable_steady_tick(Duration::from_millis(100));
     Some(bar)
