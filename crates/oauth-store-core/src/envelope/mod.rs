@@ -404,6 +404,22 @@ impl fmt::Debug for Opened {
 /// nonce. v1 refuses a non-empty context with [`Error::Unsupported`].
 pub fn seal(ring: &KeyRing, plaintext: &[u8], options: &SealOptions<'_>) -> Result<Vec<u8>> {
     let nonce: [u8; NONCE_LEN] = random()?;
+    let salt = match (options.version, options.reuse.and_then(Header::salt)) {
+        (Version::V1, _) => [0; SALT_LEN], // unused
+        (Version::V2, Some(salt)) => *salt,
+        (Version::V2, None) => random()?,
+    };
+    seal_with(ring, plaintext, options, salt, nonce)
+}
+
+/// [`seal`] with the salt (v2 only) and nonce given: deterministic, for known-answer tests.
+fn seal_with(
+    ring: &KeyRing,
+    plaintext: &[u8],
+    options: &SealOptions<'_>,
+    salt: [u8; SALT_LEN],
+    nonce: [u8; NONCE_LEN],
+) -> Result<Vec<u8>> {
     match options.version {
         Version::V1 => {
             if !options.context.is_empty() {
@@ -420,10 +436,6 @@ pub fn seal(ring: &KeyRing, plaintext: &[u8], options: &SealOptions<'_>) -> Resu
         }
         Version::V2 => {
             let kdf = ring.primary().sealing_kdf();
-            let salt = match options.reuse.and_then(Header::salt) {
-                Some(salt) => *salt,
-                None => random()?,
-            };
             let key = derive(ring, 0, Derivation::V2 { kdf, salt })?.ok_or_else(no_primary)?;
             let key_id = key.key_id.ok_or_else(no_primary)?;
             let header = Header {
@@ -507,7 +519,12 @@ pub fn open(ring: &KeyRing, sealed: &[u8], options: &OpenOptions<'_>) -> Result<
             };
             let aad = v2_aad(&header, options.context);
             let mut identified = false;
-            for index in 0..ring.len() {
+            for (index, material) in ring.keys().iter().enumerate() {
+                // A secret's key id needs no derivation: skip the others before deriving, so
+                // they neither cost time nor push useful keys out of the cache.
+                if material.key_id().is_some_and(|id| id != key_id) {
+                    continue;
+                }
                 let Some(key) = derive(ring, index, derivation)? else {
                     continue;
                 };
@@ -640,13 +657,13 @@ struct Members {
 impl Members {
     /// Rejects duplicate names (whatever the names).
     fn new(prefix: &'static str, members: Vec<(String, Value)>) -> Result<Self, FormatError> {
-        for (i, (name, _)) in members.iter().enumerate() {
-            if members[..i].iter().any(|(seen, _)| seen == name) {
-                return Err(FormatError::DuplicateField(format!(
-                    "{prefix}{}",
-                    quote(name)
-                )));
-            }
+        // A set, not pairwise comparison: a crafted object may have millions of members.
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        if let Some((name, _)) = members.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+            return Err(FormatError::DuplicateField(format!(
+                "{prefix}{}",
+                quote(name)
+            )));
         }
         Ok(Self { prefix, members })
     }

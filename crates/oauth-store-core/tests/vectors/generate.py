@@ -132,19 +132,19 @@ def material(key):
 # --- writing ----------------------------------------------------------------------------------
 
 
-def seal_v1(key, plaintext):
+def seal_v1(key, plaintext, nonce=None):
     kind, ikm, _ = material(key)
     if kind == "passphrase":
         ikm = ikm.encode("utf-8")
     data_key = hkdf(ikm, None, V1_INFO, 32)
-    nonce = os.urandom(12)
+    nonce = nonce or os.urandom(12)
     ct = AESGCM(data_key).encrypt(nonce, plaintext, V1_INFO)
     return f'{{"version":1,"nonce":"{b64encode(nonce)}","ciphertext":"{b64encode(ct)}"}}'.encode()
 
 
-def seal_v2(key, plaintext, context):
+def seal_v2(key, plaintext, context, salt=None, nonce=None):
     kind, secret, params = material(key)
-    salt = os.urandom(16)
+    salt = salt or os.urandom(16)
     if kind == "secret":
         kdf = {"name": "hkdf-sha256"}
         kdf_json = '{"name":"hkdf-sha256"}'
@@ -156,7 +156,7 @@ def seal_v2(key, plaintext, context):
         ikm = argon2id(secret, salt, m, t, p)
     kid = key_id(ikm)
     data_key = hkdf(ikm, salt, V2_DATA_KEY_INFO, 32)
-    nonce = os.urandom(12)
+    nonce = nonce or os.urandom(12)
     ct = AESGCM(data_key).encrypt(nonce, plaintext, v2_aad(kdf, salt, kid, context))
     return (
         f'{{"version":2,"alg":"A256GCM","kdf":{kdf_json},"kid":"{kid.hex()}",'
@@ -185,6 +185,16 @@ def derive_bad(name, source):
     raise SystemExit(f"no rule to derive {name}")
 
 
+def known_answer(case):
+    """The envelope for a known-answer case: fixed salt and nonce instead of random ones."""
+    plaintext = case["plaintext_utf8"].encode("utf-8")
+    nonce = bytes.fromhex(case["nonce_hex"])
+    if case["version"] == 1:
+        return seal_v1(case["key"], plaintext, nonce)
+    salt = bytes.fromhex(case["salt_hex"])
+    return seal_v2(case["key"], plaintext, case["context_utf8"].encode("utf-8"), salt, nonce)
+
+
 def write(manifest):
     good = [v for v in manifest["vectors"] if v["writer"] == "python" and "expect_error" not in v]
     bad = [v for v in manifest["vectors"] if v["writer"] == "python" and "derived_from" in v]
@@ -199,6 +209,11 @@ def write(manifest):
     for v in bad:
         (HERE / v["file"]).write_bytes(derive_bad(v["file"], (HERE / v["derived_from"]).read_bytes()))
         print(f"wrote {v['file']}")
+    for case in manifest["known_answers"]:
+        case["envelope"] = known_answer(case).decode()
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    (HERE / "manifest.json").write_text(text, encoding="utf-8")
+    print("wrote the known answers into manifest.json")
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -333,6 +348,16 @@ def verify(manifest):
         else:
             print(f"FAILED  {label}: expected {expected}, got {outcome}")
             failures += 1
+    for case in manifest["known_answers"]:
+        # Sealing with the fixed salt and nonce gives exactly the recorded bytes (the Rust
+        # crate checks the same bytes), and the recorded bytes open.
+        sealed = known_answer(case)
+        opened = open_envelope(case["envelope"].encode(), case["key"], case["context_utf8"].encode("utf-8"))
+        if sealed.decode() == case["envelope"] and opened == case["plaintext_utf8"].encode("utf-8"):
+            print(f"ok      known answer {case['name']}")
+        else:
+            print(f"FAILED  known answer {case['name']}: sealed {sealed.decode()}")
+            failures += 1
     return failures
 
 
@@ -343,7 +368,7 @@ def main():
     failures = verify(manifest)
     if failures:
         raise SystemExit(f"{failures} vector(s) failed")
-    print(f"all {len(manifest['vectors'])} vectors verified")
+    print(f"all {len(manifest['vectors'])} vectors and {len(manifest['known_answers'])} known answers verified")
 
 
 if __name__ == "__main__":
