@@ -404,6 +404,22 @@ impl fmt::Debug for Opened {
 /// nonce. v1 refuses a non-empty context with [`Error::Unsupported`].
 pub fn seal(ring: &KeyRing, plaintext: &[u8], options: &SealOptions<'_>) -> Result<Vec<u8>> {
     let nonce: [u8; NONCE_LEN] = random()?;
+    let salt = match (options.version, options.reuse.and_then(Header::salt)) {
+        (Version::V1, _) => [0; SALT_LEN], // unused
+        (Version::V2, Some(salt)) => *salt,
+        (Version::V2, None) => random()?,
+    };
+    seal_with(ring, plaintext, options, salt, nonce)
+}
+
+/// [`seal`] with the salt (v2 only) and nonce given: deterministic, for known-answer tests.
+fn seal_with(
+    ring: &KeyRing,
+    plaintext: &[u8],
+    options: &SealOptions<'_>,
+    salt: [u8; SALT_LEN],
+    nonce: [u8; NONCE_LEN],
+) -> Result<Vec<u8>> {
     match options.version {
         Version::V1 => {
             if !options.context.is_empty() {
@@ -420,10 +436,6 @@ pub fn seal(ring: &KeyRing, plaintext: &[u8], options: &SealOptions<'_>) -> Resu
         }
         Version::V2 => {
             let kdf = ring.primary().sealing_kdf();
-            let salt = match options.reuse.and_then(Header::salt) {
-                Some(salt) => *salt,
-                None => random()?,
-            };
             let key = derive(ring, 0, Derivation::V2 { kdf, salt })?.ok_or_else(no_primary)?;
             let key_id = key.key_id.ok_or_else(no_primary)?;
             let header = Header {
