@@ -209,42 +209,44 @@ async fn files_written_by_harn_vm_are_read_and_upgraded() {
 #[tokio::test]
 async fn committed_v1_vectors_open() {
     let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../oauth-store-core/tests/vectors");
-    let Ok(read) = fs::read_dir(&vectors) else {
-        panic!("the v1 vectors are expected at {}", vectors.display());
-    };
-    let mut opened = 0;
-    for entry in read {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("v1") || !name.ends_with(".json") {
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(vectors.join("manifest.json")).unwrap()).unwrap();
+    let (mut opened, mut refused) = (0, 0);
+    for v in manifest["vectors"].as_array().unwrap() {
+        if v["version"] != 1 {
             continue;
         }
-        let Some(secret) = vector_secret(&vectors, &name) else {
-            continue;
-        };
+        let file = v["file"].as_str().unwrap();
+        let secret = v["key"]["secret_utf8"].as_str().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let copy = dir.path().join("store.json");
-        fs::copy(&path, &copy).unwrap();
-        let store = FileBackend::open(&copy, KeyRing::new(SecretKey::new(secret).unwrap())).unwrap();
+        fs::copy(vectors.join(file), &copy).unwrap();
+        let original = fs::read(&copy).unwrap();
+        let ring = KeyRing::new(SecretKey::new(secret.as_bytes().to_vec()).unwrap());
+        let store = FileBackend::open(&copy, ring).unwrap();
+        if let Some(expected) = v["expect_error"].as_str() {
+            let e = store.list("").await.unwrap_err();
+            assert!(
+                matches!(e, Error::Corrupt { .. } | Error::WrongKey { .. }),
+                "{file}: expected {expected}, got {e:?}"
+            );
+            assert!(store.put_token(&key("x"), &TokenSet::new("y")).await.is_err());
+            assert_eq!(fs::read(&copy).unwrap(), original, "{file} was changed");
+            refused += 1;
+            continue;
+        }
+        let plain: Value = serde_json::from_str(v["plaintext_utf8"].as_str().unwrap()).unwrap();
+        let plain = plain.as_object().unwrap();
+        assert_eq!(store.list("").await.unwrap().len(), plain.len(), "{file}");
+        for (k, stored) in plain {
+            let token = store.get_token(&key(k)).await.unwrap().unwrap();
+            assert_eq!(serde_json::to_value(&token).unwrap(), stored["token"], "{file}: {k}");
+        }
         let st = store.status().await.unwrap();
-        assert_eq!(st.envelope_version, Some(1), "{name}: {:?}", st.problems);
-        assert!(st.entries.is_some(), "{name}: {:?}", st.problems);
+        assert_eq!(st.envelope_version, Some(1), "{file}");
         opened += 1;
     }
-    assert!(opened > 0, "no v1 vector opened in {}", vectors.display());
-}
-
-/// The secret of a committed vector, from the vectors' manifest.
-fn vector_secret(dir: &Path, name: &str) -> Option<Vec<u8>> {
-    let manifest: Value =
-        serde_json::from_slice(&fs::read(dir.join("manifest.json")).ok()?).ok()?;
-    let v = manifest.get(name).or_else(|| {
-        manifest
-            .as_array()?
-            .iter()
-            .find(|v| v["file"] == name)
-    })?;
-    v["secret"].as_str().map(|s| s.as_bytes().to_vec())
+    assert!(opened >= 2 && refused >= 2, "opened {opened}, refused {refused}");
 }
 
 #[tokio::test]
