@@ -30,6 +30,9 @@
 //! - `file` (default): the encrypted file backend, `file:///absolute/path`, re-exported as
 //!   [`file`](crate::file). It needs a key ring.
 //!
+//! - `conformance`: the shared conformance suite, `oauth_store::conformance`, for proving your
+//!   own [`Backend`] implementation honours the contract.
+//!
 //! The `memory:` store is always available.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -130,7 +130,13 @@ mod tests {
         // Another open of the same URL sees the entry; a different key does not open it.
         let again = open(&url, Some(KeyRing::new(secret))).unwrap();
         assert_eq!(
-            again.get_token(&key).await.unwrap().unwrap().access_token.expose(),
+            again
+                .get_token(&key)
+                .await
+                .unwrap()
+                .unwrap()
+                .access_token
+                .expose(),
             "at"
         );
         let wrong = open(&url, Some(KeyRing::new(SecretKey::generate()))).unwrap();
