@@ -28,7 +28,7 @@
 //!
 //! # Features
 //! - `file` (default): the encrypted file backend, `file:///absolute/path`, re-exported as
-//!   [`file`](crate::file). It needs a key ring.
+//!   `oauth_store::file`. It needs a key ring.
 //!
 //! - `conformance`: the shared conformance suite, `oauth_store::conformance`, for proving your
 //!   own [`Backend`] implementation honours the contract.

@@ -1,21 +1,21 @@
-//! Store URLs: which backend to open, and where.
-//!
-//! A store URL is `scheme:` followed by what that backend needs:
-//!
-//! | URL | store |
-//! |---|---|
-//! | `memory:` | a new, empty in-process store |
-//! | `file:///absolute/path/tokens.json` | the encrypted file backend (feature `file`) |
-//!
-//! Schemes are case-insensitive. A file URL names an absolute path; `file://localhost/…` is
-//! the same as `file:///…`, any other host is rejected, and so is a relative path: a library
-//! must not quietly depend on the current directory. `%XX` escapes are decoded (`%20` is a
-//! space), so any path can be written; [`StoreUrl`]'s `Display` writes them back.
+//! Store URLs: which backend to open, and where. See [`StoreUrl`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A parsed store URL.
+/// A parsed store URL: `scheme:` followed by what that backend needs.
+///
+/// | URL | store |
+/// |---|---|
+/// | `memory:` | a new, empty in-process store |
+/// | `file:///absolute/path/tokens.json` | the encrypted file backend (feature `file`) |
+///
+/// Schemes are case-insensitive. A file URL names an absolute path; `file://localhost/…` is
+/// the same as `file:///…`, any other host is rejected, and so is a relative path: a library
+/// must not quietly depend on the current directory (an application that wants relative paths
+/// resolves them itself and calls [`StoreUrl::from_file_path`]). `%XX` escapes are decoded
+/// (`%20` is a space), so any path can be written; `Display` writes them back. Queries and
+/// fragments are refused rather than ignored.
 ///
 /// ```
 /// use oauth_store::StoreUrl;
@@ -91,7 +91,7 @@ pub enum UrlError {
 }
 
 impl StoreUrl {
-    /// Parses a store URL. See the [module docs](self) for the forms accepted.
+    /// Parses a store URL; see [`StoreUrl`] for the forms accepted.
     pub fn parse(url: &str) -> Result<Self, UrlError> {
         let (scheme, rest) = split_scheme(url).ok_or(UrlError::MissingScheme)?;
         match scheme.to_ascii_lowercase().as_str() {
