@@ -189,6 +189,18 @@ fn other_failures_exit_6() {
         2,
         "key notice + one error line"
     );
+    // -v adds the causes, one per line; without it there is no Debug dump.
+    let v = s
+        .cmd(&["-v", "--store", &url, "set", "k"])
+        .write_stdin(r#"{"access_token":"x"}"#)
+        .assert()
+        .code(6);
+    let err = stderr_of(&v);
+    assert!(err.contains("caused by:"), "{err}");
+    assert!(
+        !stderr_of(&a).contains("caused by") && !err.contains("Io {"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -207,6 +219,12 @@ fn locked_store_exits_4() {
         .assert()
         .code(4)
         .stderr(predicate::str::contains("locked"));
+    // Reads do not wait for the lock, and doctor shows who holds it.
+    s.cmd(&["get", "k"]).assert().success();
+    s.cmd(&["doctor"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("held by another process"));
     lock.unlock().unwrap();
     s.set("k", r#"{"access_token":"y"}"#, &[]);
 }
