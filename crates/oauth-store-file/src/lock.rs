@@ -2,24 +2,23 @@
 //!
 //! The lock is an exclusive `flock` on a sibling file `<name>.lock`, which is created with mode
 //! 0600 and never deleted (deleting a lock file lets two writers lock two different files).
-//! Waiting is bounded: `try_lock` is polled with exponential backoff until the configured time
-//! runs out, which ends in [`Error::Locked`] naming the lock file.
+//! Waiting is bounded: when the lock is taken, a helper thread waits for it in a blocking
+//! `lock` (so it is handed over the moment it is released) while the caller waits at most the
+//! configured time, which ends in [`Error::Locked`] naming the lock file. A helper whose caller
+//! gave up releases the lock as soon as it gets it, and ends; if the holder never releases it,
+//! that thread waits with it (one parked thread per timed-out attempt).
 //!
 //! Locks taken through different open file descriptions exclude each other even inside one
 //! process, so each operation opens the lock file afresh.
 
 use std::fs::{File, TryLockError};
 use std::path::Path;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use oauth_store_core::{Error, Result};
 
 use crate::fsutil;
-
-/// The first pause between two attempts; it doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_micros(200);
-/// The longest pause between two attempts.
-const MAX_BACKOFF: Duration = Duration::from_millis(20);
 
 /// An exclusive lock on a store; released when dropped (closing the descriptor releases it).
 #[derive(Debug)]
@@ -28,27 +27,53 @@ pub(crate) struct LockGuard {
 }
 
 /// Takes the exclusive lock on `lock_path`, waiting at most `timeout`.
+///
+/// An uncontended lock costs one `try_lock`. A contended one is waited for by a helper thread
+/// in a blocking `lock` (so the kernel hands the lock over the moment it is released, with no
+/// polling delay) while this thread waits on a channel with the time limit. If the time runs
+/// out, the helper releases the lock as soon as it gets it.
 pub(crate) fn acquire(lock_path: &Path, timeout: Duration) -> Result<LockGuard> {
-    let file = fsutil::open_lock_file(lock_path).map_err(|e| Error::io(lock_path.display(), e))?;
+    let io = |e| Error::io(lock_path.display(), e);
+    let file = fsutil::open_lock_file(lock_path).map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => return Ok(LockGuard { _file: file }),
+        Err(TryLockError::WouldBlock) => {}
+        Err(TryLockError::Error(e)) => return Err(io(e)),
+    }
     let start = Instant::now();
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(LockGuard { _file: file }),
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => return Err(Error::io(lock_path.display(), e)),
+    // The clone shares the open file description, and with it the lock.
+    let waiter = file.try_clone().map_err(io)?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("oauth-store-file-lock".into())
+        .spawn(move || {
+            let locked = waiter.lock().is_ok();
+            if tx.send(locked).is_err() && locked {
+                // Nobody is waiting any more: release at once.
+                let _ = waiter.unlock();
+            }
+        })
+        .map_err(io)?;
+    match rx.recv_timeout(timeout) {
+        Ok(true) => Ok(LockGuard { _file: file }),
+        Ok(false) => {
+            // The blocking call failed; report what a direct attempt says.
+            match file.try_lock() {
+                Ok(()) => Ok(LockGuard { _file: file }),
+                Err(TryLockError::Error(e)) => Err(io(e)),
+                Err(TryLockError::WouldBlock) => Err(Error::Locked {
+                    location: lock_path.display().to_string(),
+                    waited: start.elapsed(),
+                }),
+            }
         }
-        let waited = start.elapsed();
-        if waited >= timeout {
-            return Err(Error::Locked {
+        Err(_) => {
+            drop(rx);
+            Err(Error::Locked {
                 location: lock_path.display().to_string(),
-                waited,
-            });
+                waited: start.elapsed(),
+            })
         }
-        // Jitter keeps waiting processes from retrying in lockstep.
-        let jitter = Duration::from_micros(fsutil::random_u64().unwrap_or(0) % 200);
-        std::thread::sleep((backoff + jitter).min(timeout - waited));
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
