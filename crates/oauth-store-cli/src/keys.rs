@@ -28,9 +28,12 @@
 //! 2. re-encrypts the store under the key ring `[new, old]`;
 //! 3. renames `<key file>.next` over the key file (atomic) and fsyncs the directory.
 //!
-//! Every start loads the key file *and* a `.next` file if there is one, so a crash between 2
-//! and 3 (store under the new key, key file still the old one) still opens, and running
-//! `rotate-key` again finishes the job.
+//! Every start loads the key file *and* a `.next` file if there is one, with the `.next` key
+//! as the primary: a crash anywhere before 3 leaves a store that still opens, and running
+//! `rotate-key` again finishes the job. The new key must be the primary, not the old one: a
+//! process that writes while a rotation runs would otherwise seal the store with the old key
+//! again just before the rename retires it. A process that started before step 1 knows only
+//! the old key; after step 2 it fails to open the store (exit 5) and never overwrites it.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -257,14 +260,14 @@ pub(crate) fn load(
                     Create::Yes => create_key_file(path)?,
                 },
             };
-            let mut ring = KeyRing::new(secret_material(&secret)?);
-            let next = next_path(path);
-            let pending_rotation = match read_key_file(&next)? {
-                Some(n) => {
-                    ring = ring.with_previous(secret_material(&n)?);
-                    true
-                }
-                None => false,
+            // During a rotation the new key is the primary, so that whatever this process
+            // writes is sealed with the key that is about to become the key file's.
+            let (ring, pending_rotation) = match read_key_file(&next_path(path))? {
+                Some(next) => (
+                    KeyRing::new(secret_material(&next)?).with_previous(secret_material(&secret)?),
+                    true,
+                ),
+                None => (KeyRing::new(secret_material(&secret)?), false),
             };
             Ok(Some(Loaded {
                 ring,
@@ -605,6 +608,15 @@ mod tests {
         };
         let loaded = load(&choice, &env_of(&[]), Create::No).unwrap().unwrap();
         assert!(loaded.pending_rotation);
+        assert_eq!(loaded.ring.len(), 2);
+        let next_id = SecretKey::new("b".repeat(40).into_bytes())
+            .unwrap()
+            .key_id();
+        assert_eq!(
+            loaded.ring.primary().key_id(),
+            Some(next_id),
+            "the new key seals"
+        );
     }
 
     #[test]

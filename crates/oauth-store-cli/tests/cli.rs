@@ -559,6 +559,28 @@ fn interrupted_rotation_still_opens_and_finishes() {
 }
 
 #[test]
+fn a_write_during_rotation_is_sealed_with_the_new_key() {
+    let s = Sandbox::new();
+    s.set("k", r#"{"access_token":"x"}"#, &[]);
+    let old = std::fs::read_to_string(s.key_file()).unwrap();
+    let next = s.key_file().with_file_name("key.next");
+    let new = format!("{}\n", "m".repeat(64));
+    std::fs::write(&next, &new).unwrap();
+    // Rotation steps 1 and 2 done: the store is under the new key.
+    s.cmd(&["rotate-key"])
+        .env("OAUTH_STORE_KEY", old.trim_end())
+        .env("OAUTH_STORE_NEW_KEY", new.trim_end())
+        .assert()
+        .success();
+    // Another process writes now, before step 3.
+    s.set("during", r#"{"access_token":"y"}"#, &[]);
+    // Step 3: the new key replaces the key file, and the old key is gone.
+    std::fs::rename(&next, s.key_file()).unwrap();
+    assert_eq!(s.field("during", "access_token"), "y\n");
+    assert_eq!(s.field("k", "access_token"), "x\n");
+}
+
+#[test]
 fn rotate_env_key() {
     let s = Sandbox::new();
     let old = "O".repeat(32);
