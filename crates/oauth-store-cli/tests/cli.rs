@@ -1,4 +1,8 @@
 //! End-to-end tests of the `oauth-store` binary, each in its own temporary HOME.
+//!
+//! Unix only: they build `file://` URLs from temporary paths, check permission bits and lean on
+//! XDG directories.
+#![cfg(unix)]
 
 mod common;
 
