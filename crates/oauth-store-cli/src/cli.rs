@@ -9,6 +9,12 @@ use oauth_store::{EntryKey, Revision};
 use crate::error::EXIT_CODES_HELP;
 
 const STORE_HELP: &str = "\
+Examples:
+  echo '{\"access_token\":\"gho_...\",\"refresh_token\":\"ghr_...\"}' | oauth-store set github
+  oauth-store get github --field access_token
+  oauth-store set github --if-revision 42 < refreshed.json
+  oauth-store list --json
+
 Store:
   --store URL, else $OAUTH_STORE_URL, else the encrypted file
   <data dir>/oauth-store/tokens.json ($XDG_DATA_HOME or ~/.local/share on Linux).
