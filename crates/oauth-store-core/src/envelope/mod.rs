@@ -92,6 +92,13 @@ pub enum FormatError {
     /// The data is not JSON (a syntax error, or trailing data after the document).
     #[error("not a JSON envelope: {0}")]
     NotJson(String),
+    /// An object has more members than any envelope has (more than 32); its content was
+    /// skipped unread.
+    #[error("too many members{} (an envelope has at most 7)", in_field(.field))]
+    TooManyMembers {
+        /// Which object (empty for the document itself, `kdf` for the KDF object).
+        field: String,
+    },
     /// The data is JSON but not an object (or the `kdf` member is not an object).
     #[error("expected a JSON object{}, found {found}", in_field(.field))]
     NotAnObject {
@@ -690,7 +697,7 @@ impl Members {
             .iter()
             .position(|(n, _)| n == name)
             .ok_or_else(|| FormatError::MissingField(format!("{}{name}", self.prefix)))?;
-        Ok(self.members.swap_remove(at).1)
+        Ok(self.members.remove(at).1)
     }
 
     fn string(&mut self, name: &'static str) -> Result<String, FormatError> {
@@ -745,17 +752,25 @@ struct Parsed {
 /// Parses and validates an envelope's JSON, without touching any key.
 ///
 /// Checks run in this order, and the first failure is reported: JSON syntax; the document is
-/// an object; no duplicate field; `version` present, an integer, 1 or 2; no field unknown to
+/// an object of at most 32 members; no duplicate field; `version` present, an integer, 1 or 2; no field unknown to
 /// that version; then each field in the order of [`V1_FIELDS`] / [`V2_FIELDS`].
 fn parse(sealed: &[u8]) -> Result<Parsed, FormatError> {
     // serde_json's messages name line and column, never the content.
     let document: Value =
         serde_json::from_slice(sealed).map_err(|e| FormatError::NotJson(e.to_string()))?;
-    let Value::Obj(members) = document else {
-        return Err(FormatError::NotAnObject {
-            field: String::new(),
-            found: document.kind(),
-        });
+    let members = match document {
+        Value::Obj(members) => members,
+        Value::LargeObj => {
+            return Err(FormatError::TooManyMembers {
+                field: String::new(),
+            });
+        }
+        other => {
+            return Err(FormatError::NotAnObject {
+                field: String::new(),
+                found: other.kind(),
+            });
+        }
     };
     let mut fields = Members::new("", members)?;
     let version = match fields.uint("version")? {
@@ -826,11 +841,19 @@ fn ciphertext(fields: &mut Members) -> Result<Vec<u8>, FormatError> {
 }
 
 fn kdf(value: Value) -> Result<Kdf, FormatError> {
-    let Value::Obj(members) = value else {
-        return Err(FormatError::NotAnObject {
-            field: "kdf".into(),
-            found: value.kind(),
-        });
+    let members = match value {
+        Value::Obj(members) => members,
+        Value::LargeObj => {
+            return Err(FormatError::TooManyMembers {
+                field: "kdf".into(),
+            });
+        }
+        other => {
+            return Err(FormatError::NotAnObject {
+                field: "kdf".into(),
+                found: other.kind(),
+            });
+        }
     };
     let mut fields = Members::new("kdf.", members)?;
     let name = fields.string("name")?;
