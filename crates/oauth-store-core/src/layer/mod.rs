@@ -48,7 +48,7 @@ pub use namespace::{NamespaceLayer, Namespaced};
 pub use trace::{Traced, TracingLayer};
 
 /// Something that wraps a backend in another backend (tower's `Layer`, for backends).
-pub trait Layer<B: Backend> {
+pub trait Layer<B> {
     /// The wrapped backend.
     type Backend: Backend;
 
@@ -56,7 +56,7 @@ pub trait Layer<B: Backend> {
     fn layer(&self, inner: B) -> Self::Backend;
 }
 
-impl<B: Backend, L: Layer<B>> Layer<B> for &L {
+impl<B, L: Layer<B>> Layer<B> for &L {
     type Backend = L::Backend;
 
     fn layer(&self, inner: B) -> Self::Backend {

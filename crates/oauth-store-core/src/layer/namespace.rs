@@ -78,8 +78,8 @@ impl<B: Backend> Layer<B> for NamespaceLayer {
 /// (`a` and `ab`, `a` and `b`) can never produce the same stored key, whatever the keys hold
 /// (`..`, `/`, anything): escaping is left to the backend inside, which maps every entry key
 /// to its own naming without traversal. A key that would make the stored key longer than
-/// [`EntryKey::MAX_LEN`] fails with [`Error::InvalidKey`] ([`KeyError::TooLong`], whose limit
-/// is the room left in this namespace).
+/// [`EntryKey::MAX_LEN`] fails with [`Error::InvalidKey`](crate::Error::InvalidKey)
+/// ([`KeyError::TooLong`], whose limit is the room left in this namespace).
 ///
 /// Errors of the backend inside pass through unchanged, so a conflict names the stored key
 /// (`<namespace>/k`).

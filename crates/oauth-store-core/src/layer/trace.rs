@@ -225,114 +225,22 @@ impl<B: Backend> Backend for Traced<B> {
 #[cfg(test)]
 mod tests {
     use std::io;
-    use std::sync::Mutex;
 
     use super::*;
-    use crate::backend::BackendExt;
     use crate::clock::ManualClock;
     use crate::conformance::{self, Config};
     use crate::memory::MemoryBackend;
-    use crate::mock::{MockBackend, Operation};
 
-    /// Everything a `fmt` subscriber writes, kept for the test to read.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
+    // The tests that capture the trace output live in `tests/layer_tracing.rs`, a test binary
+    // of its own: `tracing` caches per call site whether anyone listens, and a test on
+    // another thread of this binary hitting the same call sites without a subscriber can race
+    // with a capturing test installing its own.
 
-    impl io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Capture {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-
-        /// Makes this capture the current thread's subscriber at `TRACE`, until the guard drops.
-        fn install(&self) -> tracing::subscriber::DefaultGuard {
-            let writer = self.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_writer(move || writer.clone())
-                .with_max_level(tracing::Level::TRACE)
-                .finish();
-            tracing::subscriber::set_default(subscriber)
-        }
-    }
-
-    // A current-thread runtime polls everything on the thread whose subscriber is set.
-    #[tokio::test(flavor = "current_thread")]
-    async fn passes_conformance_and_never_logs_token_values() {
-        let capture = Capture::default();
-        let _guard = capture.install();
+    #[tokio::test]
+    async fn passes_conformance() {
         let clock = ManualClock::new();
         let store = Traced::new(MemoryBackend::with_clock(Arc::new(clock.clone())));
         conformance::run_all(&store, &Config::new().with_clock(clock)).await;
-
-        let out = capture.text();
-        // Every token the suite writes has a value ending in `-secret`.
-        assert!(!out.contains("-secret"), "a token value was logged");
-        assert!(!out.contains("gho_"), "a token value was logged");
-        for expected in [
-            "key=\"conformance/round_trip/full\"",
-            "operation=\"get\"",
-            "operation=\"put\"",
-            "operation=\"delete\"",
-            "operation=\"list\"",
-            "prefix=\"conformance/list_by_prefix/\"",
-            "outcome=\"hit\"",
-            "outcome=\"miss\"",
-            "outcome=\"written\"",
-            "outcome=\"deleted\"",
-            "outcome=\"absent\"",
-            "outcome=\"conflict\"",
-            "backend=\"memory\"",
-        ] {
-            assert!(out.contains(expected), "{expected} not in the trace");
-        }
-        assert!(
-            !out.contains("WARN"),
-            "conflicts are expected, not warnings"
-        );
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn failures_are_warnings_with_the_error_message() {
-        let capture = Capture::default();
-        let _guard = capture.install();
-        let mock = MockBackend::new();
-        let store = Traced::new(mock.clone());
-        let key = EntryKey::new("github/alice").unwrap();
-        let token = TokenSet::new("gho_ACCESS_VALUE").with_refresh_token("ghr_REFRESH_VALUE");
-        store.put_token(&key, &token).await.unwrap();
-        mock.fail_next(
-            Operation::Put,
-            Error::backend("mock", true, "service unavailable"),
-        );
-        let e = store.put_token(&key, &token).await.unwrap_err();
-        assert!(e.is_temporary());
-        mock.fail_next(Operation::Get, Error::unsupported("mock", "reading"));
-        assert!(store.get(&key).await.is_err());
-
-        let out = capture.text();
-        assert!(!out.contains("ACCESS_VALUE") && !out.contains("REFRESH_VALUE"));
-        let warn = out
-            .lines()
-            .find(|l| l.contains("WARN"))
-            .expect("a warning for the failure");
-        assert!(warn.contains("mock failed: service unavailable"), "{warn}");
-        assert!(warn.contains("outcome=\"backend_error\""), "{warn}");
-        assert!(warn.contains("key=\"github/alice\""), "{warn}");
-        let unsupported = out
-            .lines()
-            .find(|l| l.contains("outcome=\"unsupported\""))
-            .expect("an event for the refused get");
-        assert!(unsupported.contains("DEBUG"), "{unsupported}");
-        assert_eq!(out.matches("WARN").count(), 1);
     }
 
     #[test]
