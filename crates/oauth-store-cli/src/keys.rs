@@ -18,7 +18,7 @@
 //! 0700 directory), fsyncs it, then hard-links it to the final name. A hard link never replaces
 //! an existing file, so exactly one candidate wins; the losers delete theirs and read the
 //! winner's. Where the file system has no hard links, the key file is created in place with
-//! `create_new`, and a reader that finds it without its final newline waits for the writer.
+//! `create_new` and filled with one write; a reader that finds it still empty waits for it.
 //!
 //! # Rotating the key file
 //! `rotate-key` must never leave a store that no key at hand opens, whenever it is
@@ -285,8 +285,9 @@ pub(crate) fn next_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Reads a key file: `None` if it does not exist. A file still being written (no final
-/// newline yet) is waited for, up to two seconds.
+/// Reads a key file: `None` if it does not exist. An empty file may be one another process
+/// has just created in place (where there are no hard links) and is about to fill with its
+/// single write: it is waited for, up to two seconds.
 pub(crate) fn read_key_file(path: &Path) -> Result<Option<Secret>, CliError> {
     let mut waited = Duration::ZERO;
     loop {
@@ -303,38 +304,28 @@ pub(crate) fn read_key_file(path: &Path) -> Result<Option<Secret>, CliError> {
                 ));
             }
         };
+        if bytes.is_empty() && waited < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(20));
+            waited += Duration::from_millis(20);
+            continue;
+        }
         if bytes.last() == Some(&b'\n') {
             bytes.pop();
             if bytes.last() == Some(&b'\r') {
                 bytes.pop();
             }
-            if bytes.len() < MIN_SECRET_LEN {
-                return Err(CliError::new(
-                    Code::Key,
-                    format!(
-                        "the key file {} holds {} bytes; a key must be at least {MIN_SECRET_LEN}",
-                        path.display(),
-                        bytes.len()
-                    ),
-                ));
-            }
-            return Ok(Some(Secret(bytes)));
         }
-        if waited >= Duration::from_secs(2) {
-            // A file someone wrote by hand without a final newline.
-            if bytes.len() >= MIN_SECRET_LEN {
-                return Ok(Some(Secret(bytes)));
-            }
+        if bytes.len() < MIN_SECRET_LEN {
             return Err(CliError::new(
                 Code::Key,
                 format!(
-                    "the key file {} is incomplete or too short (at least {MIN_SECRET_LEN} bytes)",
-                    path.display()
+                    "the key file {} holds {} bytes; a key must be at least {MIN_SECRET_LEN}",
+                    path.display(),
+                    bytes.len()
                 ),
             ));
         }
-        std::thread::sleep(Duration::from_millis(20));
-        waited += Duration::from_millis(20);
+        return Ok(Some(Secret(bytes)));
     }
 }
 
@@ -625,5 +616,17 @@ mod tests {
         let path = dir.path().join("key");
         std::fs::write(&path, "abc\n").unwrap();
         assert_eq!(read_key_file(&path).unwrap_err().code, Code::Key);
+    }
+
+    #[test]
+    fn hand_written_key_files_need_no_final_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "my-own-secret-of-enough-length").unwrap();
+        let s = read_key_file(&path).unwrap().unwrap();
+        assert_eq!(s.bytes(), b"my-own-secret-of-enough-length");
+        std::fs::write(&path, "my-own-secret-of-enough-length\r\n").unwrap();
+        let s = read_key_file(&path).unwrap().unwrap();
+        assert_eq!(s.bytes(), b"my-own-secret-of-enough-length");
     }
 }
