@@ -1,6 +1,6 @@
 //! What each subcommand does.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -42,7 +42,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             options.precondition = precondition;
             options.ttl = ttl;
             let revision = session.backend.put(&key, &token, options).await?;
-            println!("{revision}");
+            crate::out::line(revision)?;
             Ok(())
         }
         Command::Get { key, field, meta } => {
@@ -109,7 +109,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
                 ));
             }
             match file.quarantine().await? {
-                Some(moved) => println!("{}", moved.display()),
+                Some(moved) => crate::out::line(moved.display())?,
                 None => eprintln!("oauth-store: nothing to quarantine: the store opens fine"),
             }
             Ok(())
@@ -208,7 +208,6 @@ async fn get(
         .ok_or_else(|| not_found(key, session))?;
     let token = serde_json::to_value(&entry.token)
         .map_err(|e| CliError::other(format!("cannot serialize the token set: {e}")))?;
-    let mut out = std::io::stdout().lock();
     let text = if let Some(name) = field {
         match token.get(name) {
             Some(Value::String(s)) => s.clone(),
@@ -232,7 +231,7 @@ async fn get(
     } else {
         pretty_if_terminal(&token)
     };
-    writeln!(out, "{text}").map_err(|e| CliError::io("cannot write to stdout", e))
+    crate::out::line(text)
 }
 
 fn pretty_if_terminal(v: &Value) -> String {
@@ -260,8 +259,6 @@ fn entry_meta_json(
 
 async fn list(session: &Session, prefix: &str, json: bool) -> Result<(), CliError> {
     let entries = session.backend.list(prefix).await?;
-    let mut out = std::io::stdout().lock();
-    let write_err = |e| CliError::io("cannot write to stdout", e);
     if json {
         for e in &entries {
             let m = entry_meta_json(
@@ -270,7 +267,7 @@ async fn list(session: &Session, prefix: &str, json: bool) -> Result<(), CliErro
                 e.meta.expires_at,
                 e.meta.updated_at,
             );
-            writeln!(out, "{}", Value::Object(m)).map_err(write_err)?;
+            crate::out::line(Value::Object(m))?;
         }
     } else if std::io::stdout().is_terminal() {
         if entries.is_empty() {
@@ -292,10 +289,10 @@ async fn list(session: &Session, prefix: &str, json: bool) -> Result<(), CliErro
             })
             .collect();
         let table = output::table(&["KEY", "REVISION", "UPDATED", "EXPIRES"], &rows);
-        out.write_all(table.as_bytes()).map_err(write_err)?;
+        crate::out::raw(&table)?;
     } else {
         for e in &entries {
-            writeln!(out, "{}", e.key).map_err(write_err)?;
+            crate::out::line(&e.key)?;
         }
     }
     Ok(())
@@ -329,8 +326,7 @@ async fn export(session: &Session) -> Result<(), CliError> {
     let text = zeroize::Zeroizing::new(
         serde_json::to_string_pretty(&Value::Object(all)).unwrap_or_default(),
     );
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", text.as_str()).map_err(|e| CliError::io("cannot write to stdout", e))
+    crate::out::line(text.as_str())
 }
 
 /// One entry to import.

@@ -8,6 +8,7 @@ use oauth_store::file::{FileStatus, Problem as FileProblem};
 
 use crate::error::{CliError, Code, code_of};
 use crate::keys::{self, Create, KeyChoice};
+use crate::out::outln;
 use crate::store::{self, Context};
 
 /// One problem: what is wrong, how to fix it, and the exit code it stands for.
@@ -20,13 +21,13 @@ struct Problem {
 pub(crate) async fn run(ctx: &Context<'_>) -> Result<(), CliError> {
     let mut problems = Vec::new();
     let (url, source) = store::choose(ctx.store_flag, ctx.env, store::default_store_file())?;
-    println!("store:         {url} (from {source})");
+    outln!("store:         {url} (from {source})");
     if let Some(path) = url.file_path() {
         check_file_store(ctx, path, &mut problems).await?;
     } else {
         let backend = oauth_store::open_url(&url, None)?;
-        println!("key:           none needed");
-        println!("capabilities:  {}", capabilities(&backend.capabilities()));
+        outln!("key:           none needed");
+        outln!("capabilities:  {}", capabilities(&backend.capabilities()));
         if let Err(e) = backend.list("").await {
             problems.push(Problem {
                 code: code_of(&e),
@@ -36,13 +37,13 @@ pub(crate) async fn run(ctx: &Context<'_>) -> Result<(), CliError> {
         }
     }
     if problems.is_empty() {
-        println!("problems:      none");
+        outln!("problems:      none");
         return Ok(());
     }
-    println!("problems:");
+    outln!("problems:");
     for p in &problems {
-        println!("  - {}", p.what);
-        println!("    fix: {}", p.fix);
+        outln!("  - {}", p.what);
+        outln!("    fix: {}", p.fix);
     }
     let worst = [Code::Key, Code::Locked, Code::Other]
         .into_iter()
@@ -60,7 +61,7 @@ async fn check_file_store(
     problems: &mut Vec<Problem>,
 ) -> Result<(), CliError> {
     let choice = keys::choose(ctx.env, ctx.key_file_flag, keys::default_key_file())?;
-    println!("key:           {choice}");
+    outln!("key:           {choice}");
     if (ctx.env)(keys::ENV_KEY).is_some() && (ctx.env)(keys::ENV_PASSPHRASE).is_some() {
         problems.push(Problem {
             code: Code::Other,
@@ -117,8 +118,8 @@ async fn check_file_store(
                 ),
             });
         } else {
-            println!("key file:      not created yet; the first write creates it");
-            println!("store file:    not created yet");
+            outln!("key file:      not created yet; the first write creates it");
+            outln!("store file:    not created yet");
         }
         return Ok(());
     };
@@ -138,12 +139,12 @@ async fn check_file_store(
     };
     match file.status().await {
         Ok(status) => {
-            print_status(&status);
+            print_status(&status)?;
             problems.extend(status.problems.iter().map(file_problem));
         }
         Err(e) => problems.push(store_problem(&e)),
     }
-    println!(
+    outln!(
         "capabilities:  {}",
         capabilities(&oauth_store::Backend::capabilities(&file))
     );
@@ -153,10 +154,10 @@ async fn check_file_store(
     Ok(())
 }
 
-fn print_status(s: &FileStatus) {
+fn print_status(s: &FileStatus) -> Result<(), CliError> {
     if !s.exists {
-        println!("store file:    does not exist yet; the first write creates it");
-        return;
+        outln!("store file:    does not exist yet; the first write creates it");
+        return Ok(());
     }
     let mut facts = Vec::new();
     if let Some(mode) = s.mode {
@@ -171,15 +172,15 @@ fn print_status(s: &FileStatus) {
     if let Some(kdf) = s.kdf {
         facts.push(format!("key derivation {kdf}"));
     }
-    println!("store file:    {}", facts.join(", "));
+    outln!("store file:    {}", facts.join(", "));
     if let Some(id) = &s.key_id {
-        println!("key id:        {id}");
+        outln!("key id:        {id}");
     }
     if let Some(n) = s.entries {
         let expired = s.expired_entries.unwrap_or(0);
-        println!("entries:       {n} ({expired} expired, purged by the next write)");
+        outln!("entries:       {n} ({expired} expired, purged by the next write)");
     }
-    println!(
+    outln!(
         "lock:          {} ({})",
         if s.lock_held_elsewhere {
             "held by another process"
@@ -188,6 +189,7 @@ fn print_status(s: &FileStatus) {
         },
         s.lock_path.display()
     );
+    Ok(())
 }
 
 fn file_problem(p: &FileProblem) -> Problem {

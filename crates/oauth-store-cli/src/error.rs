@@ -43,6 +43,8 @@ Exit codes:
 /// secret, plus the error chain that `-v` shows.
 pub(crate) struct CliError {
     pub(crate) code: Code,
+    /// stdout was closed by its reader: exit quietly and successfully.
+    pub(crate) broken_pipe: bool,
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -60,8 +62,16 @@ impl CliError {
     pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
             code,
+            broken_pipe: false,
             message: message.into(),
             source: None,
+        }
+    }
+
+    pub(crate) fn broken_pipe() -> Self {
+        Self {
+            broken_pipe: true,
+            ..Self::other("stdout was closed")
         }
     }
 
@@ -147,6 +157,7 @@ impl From<Error> for CliError {
         }
         Self {
             code,
+            broken_pipe: false,
             message,
             source: Some(Box::new(e)),
         }

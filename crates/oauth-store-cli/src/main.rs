@@ -13,6 +13,7 @@ mod commands;
 mod doctor;
 mod error;
 mod keys;
+mod out;
 mod output;
 mod store;
 mod ttl;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
     let verbose = cli.verbose;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.broken_pipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}", e.render(verbose));
             e.code.into()

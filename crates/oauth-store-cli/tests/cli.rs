@@ -780,3 +780,35 @@ fn no_secret_reaches_stderr_on_any_error_path() {
         .code(5);
     check(a, "corrupt store");
 }
+
+#[test]
+fn a_reader_closing_the_pipe_is_not_an_error() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let s = Sandbox::new();
+    let big = "x".repeat(1000);
+    let entries: serde_json::Map<String, Value> = (0..150)
+        .map(|i| (format!("k{i:03}"), serde_json::json!({"access_token": big})))
+        .collect();
+    s.cmd(&["import"])
+        .write_stdin(Value::Object(entries).to_string())
+        .assert()
+        .success();
+    // export prints ~150 KB, more than a pipe holds: the reader takes a little and leaves.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oauth-store"))
+        .env_clear()
+        .env("HOME", s.home())
+        .env("XDG_DATA_HOME", s.home().join("data"))
+        .env("XDG_CONFIG_HOME", s.home().join("config"))
+        .arg("export")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?} {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+}
