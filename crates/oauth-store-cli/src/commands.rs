@@ -69,7 +69,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
         }
         Command::RotateKey => rotate_key(ctx).await,
         Command::Import { file, overwrite } => {
-            let input = read_input(file.as_deref())?;
+            let input = zeroize::Zeroizing::new(read_input(file.as_deref())?);
             let session = store::open(ctx, true)?;
             import(&session, ctx, &input, overwrite).await
         }
