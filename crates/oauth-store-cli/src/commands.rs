@@ -15,7 +15,7 @@ use crate::cli::Command;
 use crate::error::{CliError, Code};
 use crate::keys::{self, KeyChoice};
 use crate::output;
-use crate::store::{self, Context, Session};
+use crate::store::{self, Access, Context, Session};
 
 /// The largest input read from stdin or an import file.
 const MAX_INPUT: u64 = 64 * 1024 * 1024;
@@ -32,7 +32,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             if_revision,
         } => {
             let token = read_token_from_stdin()?;
-            let session = store::open(ctx, true)?;
+            let session = store::open(ctx, Access::Write)?;
             let precondition = match (if_absent, if_revision) {
                 (true, _) => Precondition::IfAbsent,
                 (false, Some(r)) => Precondition::IfRevision(r),
@@ -46,7 +46,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             Ok(())
         }
         Command::Get { key, field, meta } => {
-            let session = store::open(ctx, false)?;
+            let session = store::open(ctx, Access::Read)?;
             get(&session, &key, field.as_deref(), meta).await
         }
         Command::Delete {
@@ -54,7 +54,7 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             if_revision,
             force,
         } => {
-            let session = store::open(ctx, false)?;
+            let session = store::open(ctx, Access::Read)?;
             let options = if_revision.map_or_else(DeleteOptions::new, DeleteOptions::if_revision);
             let existed = session.backend.delete(&key, options).await?;
             if existed || force {
@@ -64,22 +64,22 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
             }
         }
         Command::List { prefix, json } => {
-            let session = store::open(ctx, false)?;
+            let session = store::open(ctx, Access::Read)?;
             list(&session, prefix.as_deref().unwrap_or(""), json).await
         }
         Command::RotateKey => rotate_key(ctx).await,
         Command::Import { file, overwrite } => {
             let input = zeroize::Zeroizing::new(read_input(file.as_deref())?);
-            let session = store::open(ctx, true)?;
+            let session = store::open(ctx, Access::Write)?;
             import(&session, ctx, &input, overwrite).await
         }
         Command::Export => {
-            let session = store::open(ctx, false)?;
+            let session = store::open(ctx, Access::Read)?;
             export(&session).await
         }
         Command::Doctor => crate::doctor::run(ctx).await,
         Command::Quarantine { force } => {
-            let session = store::open(ctx, false)?;
+            let session = store::open(ctx, Access::Read)?;
             if session.file.is_none() && session.url.file_path().is_some() {
                 eprintln!("oauth-store: nothing to quarantine: there is no store yet");
                 return Ok(());
@@ -529,7 +529,7 @@ fn parse_entries(plain: Value) -> Result<Vec<Incoming>, CliError> {
 }
 
 async fn rotate_key(ctx: &Context<'_>) -> Result<(), CliError> {
-    let session = store::open(ctx, true)?;
+    let session = store::open(ctx, Access::Rotate)?;
     let Some(file) = &session.file else {
         return Err(CliError::usage(format!(
             "rotate-key works on file stores; {} is a {} store",

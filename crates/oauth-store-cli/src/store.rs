@@ -121,10 +121,21 @@ impl fmt::Debug for Context<'_> {
     }
 }
 
-/// Opens the store. With `may_create` a missing key file is created (when the store file
-/// does not exist yet), and the user is told once where it is; without it (commands that only
-/// read), a missing key and store read as an empty store and nothing is created.
-pub(crate) fn open(ctx: &Context<'_>, may_create: bool) -> Result<Session, CliError> {
+/// What a command will do with the store it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Only read: a missing key and store read as an empty store, and nothing is created.
+    Read,
+    /// Write: a missing key file is created (when the store file does not exist yet), and the
+    /// user is told once where it is.
+    Write,
+    /// `rotate-key`, which finishes an interrupted rotation itself.
+    Rotate,
+}
+
+/// Opens the store for `access`.
+pub(crate) fn open(ctx: &Context<'_>, access: Access) -> Result<Session, CliError> {
+    let may_create = access != Access::Read;
     let (url, source) = choose(ctx.store_flag, ctx.env, default_store_file())?;
     let Some(path) = url.file_path().map(Path::to_path_buf) else {
         let backend = oauth_store::open_url(&url, None)?;
@@ -164,7 +175,7 @@ pub(crate) fn open(ctx: &Context<'_>, may_create: bool) -> Result<Session, CliEr
             path.display()
         );
     }
-    if loaded.pending_rotation {
+    if loaded.pending_rotation && access != Access::Rotate {
         eprintln!(
             "oauth-store: an interrupted key rotation was found; run `oauth-store rotate-key` to finish it"
         );
