@@ -556,7 +556,8 @@ fn interrupted_rotation_still_opens_and_finishes() {
         .success()
         .stderr(predicate::str::contains(
             "finishing the interrupted rotation",
-        ));
+        ))
+        .stderr(predicate::str::contains("run `oauth-store rotate-key`").not());
     assert_eq!(std::fs::read_to_string(s.key_file()).unwrap(), new);
     assert!(!next.exists());
     assert_eq!(s.field("k", "access_token"), "x\n");
