@@ -79,7 +79,13 @@ pub(crate) async fn run(command: Command, ctx: &Context<'_>) -> Result<(), CliEr
         }
         Command::Doctor => crate::doctor::run(ctx).await,
         Command::Quarantine { force } => {
-            let session = store::open(ctx, Access::Read)?;
+            let session = match store::open(ctx, Access::Read) {
+                Ok(s) => s,
+                // No usable key (a lost key file): with --force the file is moved aside all
+                // the same, opened with a throwaway key that is never saved.
+                Err(e) if force && e.code == Code::Key => store::open_with_throwaway_key(ctx)?,
+                Err(e) => return Err(e),
+            };
             if session.file.is_none() && session.url.file_path().is_some() {
                 eprintln!("oauth-store: nothing to quarantine: there is no store yet");
                 return Ok(());

@@ -195,6 +195,26 @@ pub(crate) fn open(ctx: &Context<'_>, access: Access) -> Result<Session, CliErro
     })
 }
 
+/// Opens a file store with a random key that is never saved, for `quarantine --force` when
+/// the real key is lost: nothing can be read with it, so the file counts as unopenable.
+pub(crate) fn open_with_throwaway_key(ctx: &Context<'_>) -> Result<Session, CliError> {
+    let (url, source) = choose(ctx.store_flag, ctx.env, default_store_file())?;
+    let path = url
+        .file_path()
+        .ok_or_else(|| CliError::usage(format!("{url} is not a file store")))?
+        .to_path_buf();
+    let ring = KeyRing::new(oauth_store::key_material::SecretKey::generate());
+    let file = Arc::new(build_file(ctx, &path, ring.clone())?);
+    Ok(Session {
+        url,
+        source,
+        backend: file.clone(),
+        file: Some(file),
+        key_choice: None,
+        ring: Some(ring),
+    })
+}
+
 /// A file backend with the command line's options.
 pub(crate) fn build_file(
     ctx: &Context<'_>,

@@ -294,6 +294,13 @@ fn store_without_its_key_file_is_not_given_a_new_key() {
             "does not exist but the store does",
         ));
     assert!(!s.key_file().exists());
+    // The key is lost for good: quarantine --force moves the store aside, and a new one starts.
+    s.cmd(&["quarantine"]).assert().code(5);
+    let q = s.cmd(&["quarantine", "--force"]).assert().success();
+    assert!(std::path::Path::new(stdout_of(&q).trim()).exists());
+    assert!(!s.store_file().exists() && !s.key_file().exists());
+    s.set("k", r#"{"access_token":"new"}"#, &[]);
+    assert_eq!(s.field("k", "access_token"), "new\n");
 }
 
 #[test]
