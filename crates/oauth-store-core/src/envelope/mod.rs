@@ -13,8 +13,9 @@
 //!
 //! [`seal`] encrypts with the ring's primary key; [`open`] finds the right key (by key id for
 //! v2; by trying each key for v1) and reports whether it was the primary, so callers can seal
-//! again after a key rotation. Every malformed input gives a typed [`Error`]: never a panic, and
-//! no allocation larger than the input (which is bounded by [`OpenOptions::max_len`]).
+//! again after a key rotation. Every malformed input gives a typed [`Error`], never a panic;
+//! input is bounded by [`OpenOptions::max_len`] before it is parsed, the parser holds little
+//! more than the input's size, and the Argon2 cost a file may ask for is bounded.
 //!
 //! # Example
 //!

@@ -8,7 +8,7 @@ which shares nothing with the Rust implementation but the format document.
 Usage (from this directory or anywhere):
 
     pip install cryptography argon2-cffi
-    python3 generate.py                   # verify every vector (Python- and Rust-written)
+    python3 generate.py [--check]         # verify every vector (Python- and Rust-written)
     python3 generate.py --write           # write missing Python vectors, then verify all
     python3 generate.py --write --fresh   # rewrite every Python vector, then verify all
 
@@ -390,9 +390,13 @@ def verify(manifest):
 
 
 def main():
+    args = sys.argv[1:]
+    unknown = [a for a in args if a not in ("--check", "--write", "--fresh")]
+    if unknown or ("--check" in args and "--write" in args) or ("--fresh" in args and "--write" not in args):
+        raise SystemExit(f"usage: generate.py [--check | --write [--fresh]] (got {args})")
     manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
-    if "--write" in sys.argv[1:]:
-        write(manifest, fresh="--fresh" in sys.argv[1:])
+    if "--write" in args:
+        write(manifest, fresh="--fresh" in args)
     failures = verify(manifest)
     if failures:
         raise SystemExit(f"{failures} vector(s) failed")
