@@ -484,11 +484,11 @@ impl Inner {
         if e.is_expired_at(now) {
             return Ok(None);
         }
-        match &e.token {
-            StoredToken::Valid(t) => Ok(Some(Entry::new(t.clone(), meta_of(e)))),
-            StoredToken::Invalid { reason, .. } => Err(Error::InvalidTokenSet {
+        match e.token.parse() {
+            Ok(t) => Ok(Some(Entry::new(t, meta_of(e)))),
+            Err(reason) => Err(Error::InvalidTokenSet {
                 location: format!("entry {key:?} of {}", self.location),
-                reason: reason.clone(),
+                reason,
             }),
         }
     }
@@ -519,7 +519,7 @@ impl Inner {
             doc.entries.insert(
                 key.as_str().to_owned(),
                 StoredEntry {
-                    token: StoredToken::Valid(token),
+                    token: StoredToken::new(&token),
                     ttl_seconds,
                     revision,
                     revision_stored: true,
@@ -597,7 +597,7 @@ impl Inner {
 
     /// Seals and writes `doc`, then caches it as the file's new content.
     fn write(&self, keys: &KeyRing, doc: StoreDoc, shape: Shape, reuse: Option<Header>) -> Result<()> {
-        let plaintext = doc::serialize(&doc, shape, doc.entries.len() * 1024);
+        let plaintext = doc::serialize(&doc, shape);
         let options = match shape {
             Shape::V1 => SealOptions::v1(),
             Shape::V2 => SealOptions::v2().context(FILE_CONTEXT),
@@ -755,7 +755,7 @@ impl Inner {
                     .iter()
                     .filter(|(k, e)| {
                         EntryKey::new(k.as_str()).is_err()
-                            || matches!(e.token, StoredToken::Invalid { .. })
+                            || e.token.parse().is_err()
                     })
                     .map(|(k, _)| k.clone())
                     .collect();

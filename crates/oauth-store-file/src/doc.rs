@@ -15,9 +15,8 @@ use std::fmt;
 
 use oauth_store_core::TokenSet;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
 /// The `schema` value of a v2 plaintext.
@@ -62,12 +61,33 @@ pub(crate) struct StoredEntry {
     pub(crate) updated_at_ms: Option<u64>,
 }
 
-/// A stored token set: parsed, or kept verbatim because it is not a valid token set (a
-/// harn-vm program may store any dict). Verbatim tokens are written back unchanged.
+/// A stored token set, as the JSON text it was written as (zeroized on drop).
+///
+/// It is parsed into a [`TokenSet`] only when asked for, so loading a store of N entries
+/// costs one scan of the text rather than N token sets, and writing it back copies the text.
+/// A value that is not a valid token set (a harn-vm program may store any dict) is kept
+/// verbatim and reported as invalid when read.
 #[derive(Clone)]
-pub(crate) enum StoredToken {
-    Valid(TokenSet),
-    Invalid { raw: Value, reason: String },
+pub(crate) struct StoredToken(Zeroizing<String>);
+
+impl StoredToken {
+    /// The JSON of `token`.
+    pub(crate) fn new(token: &TokenSet) -> Self {
+        // Serializing a token set (string keys, JSON values) cannot fail.
+        Self(Zeroizing::new(
+            serde_json::to_string(token).expect("a token set always serializes"),
+        ))
+    }
+
+    /// Parses the token set; the error says what is wrong without quoting values.
+    pub(crate) fn parse(&self) -> Result<TokenSet, String> {
+        serde_json::from_str(&self.0).map_err(|e| redact(&e.to_string()))
+    }
+
+    /// The JSON text.
+    pub(crate) fn json(&self) -> &str {
+        &self.0
+    }
 }
 
 impl StoredEntry {
@@ -92,8 +112,9 @@ pub(crate) enum Shape {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEntry {
-    token: Value,
+struct RawEntry<'a> {
+    #[serde(borrow)]
+    token: &'a RawValue,
     #[serde(default)]
     ttl_seconds: Option<i64>,
     #[serde(default)]
@@ -105,17 +126,17 @@ struct RawEntry {
 }
 
 /// An entries map that rejects duplicate keys.
-struct Entries(BTreeMap<String, RawEntry>);
+struct Entries<'a>(BTreeMap<String, RawEntry<'a>>);
 
-impl<'de> Deserialize<'de> for Entries {
+impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Entries;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Entries<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object of entries")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'a>, A::Error> {
                 let mut out = BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     if out.contains_key(&key) {
@@ -123,7 +144,14 @@ impl<'de> Deserialize<'de> for Entries {
                             "entry key {key:?} appears twice"
                         )));
                     }
-                    let value = map.next_value::<RawEntry>().map_err(|e| {
+                    let raw: &'a RawValue = map.next_value()?;
+                    // Only a JSON object is an entry (serde would also take an array).
+                    if !raw.get().starts_with('{') {
+                        return Err(de::Error::custom(format_args!(
+                            "entry {key:?} is not a JSON object"
+                        )));
+                    }
+                    let value: RawEntry<'a> = serde_json::from_str(raw.get()).map_err(|e| {
                         de::Error::custom(format_args!(
                             "entry {key:?}: {}",
                             redact(&e.to_string())
@@ -134,16 +162,18 @@ impl<'de> Deserialize<'de> for Entries {
                 Ok(Entries(out))
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawV2 {
-    schema: String,
+struct RawV2<'a> {
+    #[serde(borrow)]
+    schema: std::borrow::Cow<'a, str>,
     revision: u64,
-    entries: Entries,
+    #[serde(borrow)]
+    entries: Entries<'a>,
 }
 
 /// Parses a plaintext of the given shape. An empty plaintext is an empty store.
@@ -158,7 +188,7 @@ pub(crate) fn parse(plaintext: &[u8], shape: Shape) -> Result<StoreDoc, DocError
             (None, raw)
         }
         Shape::V2 => {
-            let doc: RawV2 = serde_json::from_slice(plaintext)
+            let doc: RawV2<'_> = serde_json::from_slice(plaintext)
                 .map_err(|e| format!("the v2 plaintext is not a store document: {e}"))?;
             if doc.schema != SCHEMA_V2 {
                 return Err(format!(
@@ -174,18 +204,12 @@ pub(crate) fn parse(plaintext: &[u8], shape: Shape) -> Result<StoreDoc, DocError
     for (key, raw) in raw {
         let (revision, revision_stored) = match raw.revision {
             Some(r) => (r, true),
-            None => (content_revision(&raw.token, raw.ttl_seconds), false),
+            None => (content_revision(raw.token.get(), raw.ttl_seconds), false),
         };
         if revision_stored {
             max_revision = max_revision.max(revision);
         }
-        let token = match TokenSet::deserialize(&raw.token) {
-            Ok(t) => StoredToken::Valid(t),
-            Err(e) => StoredToken::Invalid {
-                raw: raw.token,
-                reason: redact(&e.to_string()),
-            },
-        };
+        let token = StoredToken(Zeroizing::new(raw.token.get().to_owned()));
         entries.insert(
             key,
             StoredEntry {
@@ -241,11 +265,11 @@ pub(crate) fn redact(message: &str) -> String {
 
 /// A stable revision for an entry written without one (by harn-vm): FNV-1a over its
 /// canonical JSON, kept below 2^53 and never 0.
-fn content_revision(token: &Value, ttl: Option<i64>) -> u64 {
-    let json = Zeroizing::new(serde_json::to_vec(&(token, ttl)).unwrap_or_default());
+fn content_revision(token_json: &str, ttl: Option<i64>) -> u64 {
+    let ttl = ttl.map_or_else(String::new, |t| t.to_string());
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in json.iter() {
-        h ^= u64::from(*b);
+    for b in token_json.bytes().chain([0]).chain(ttl.bytes()) {
+        h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     (h % (MAX_RANDOM_REVISION - 1)) + 1
@@ -254,79 +278,75 @@ fn content_revision(token: &Value, ttl: Option<i64>) -> u64 {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-struct EntryOut<'a>(&'a StoredEntry);
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a string into a Vec cannot fail.
+    serde_json::to_writer(&mut *out, s).expect("writing JSON into memory cannot fail");
+}
 
-impl Serialize for EntryOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let e = self.0;
-        let mut m = s.serialize_map(None)?;
-        match &e.token {
-            StoredToken::Valid(t) => m.serialize_entry("token", t)?,
-            StoredToken::Invalid { raw, .. } => m.serialize_entry("token", raw)?,
+fn push_field(out: &mut Vec<u8>, name: &str, value: impl fmt::Display) {
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, ",\"{name}\":{value}");
+}
+
+fn push_entries(out: &mut Vec<u8>, entries: &BTreeMap<String, StoredEntry>) {
+    out.push(b'{');
+    for (i, (key, e)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        push_json_str(out, key);
+        out.extend_from_slice(b":{\"token\":");
+        out.extend_from_slice(e.token.json().as_bytes());
         if let Some(ttl) = e.ttl_seconds {
-            m.serialize_entry("ttl_seconds", &ttl)?;
+            push_field(out, "ttl_seconds", ttl);
         }
         if e.revision_stored {
-            m.serialize_entry("revision", &e.revision)?;
+            push_field(out, "revision", e.revision);
         }
         if let Some(at) = e.expires_at_ms {
-            m.serialize_entry("expires_at_ms", &at)?;
+            push_field(out, "expires_at_ms", at);
         }
         if let Some(at) = e.updated_at_ms {
-            m.serialize_entry("updated_at_ms", &at)?;
+            push_field(out, "updated_at_ms", at);
         }
-        m.end()
+        out.push(b'}');
     }
+    out.push(b'}');
 }
 
-struct EntriesOut<'a>(&'a BTreeMap<String, StoredEntry>);
-
-impl Serialize for EntriesOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            m.serialize_entry(k, &EntryOut(v))?;
-        }
-        m.end()
-    }
-}
-
-/// Serializes a store in the given shape, into a buffer that is zeroized when dropped.
-/// `size_hint` pre-sizes the buffer so it is not reallocated (leaving copies behind).
-pub(crate) fn serialize(doc: &StoreDoc, shape: Shape, size_hint: usize) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(size_hint + size_hint / 4 + 256));
-    let result = match shape {
-        Shape::V1 => serde_json::to_writer(&mut *out, &EntriesOut(&doc.entries)),
+/// Serializes a store in the given shape, into a buffer that is zeroized when dropped and
+/// sized up front so it is never reallocated (which would leave copies behind).
+pub(crate) fn serialize(doc: &StoreDoc, shape: Shape) -> Zeroizing<Vec<u8>> {
+    let size: usize = doc
+        .entries
+        .iter()
+        .map(|(k, e)| k.len() * 6 + e.token.json().len() + 160)
+        .sum::<usize>()
+        + 96;
+    let mut out = Zeroizing::new(Vec::with_capacity(size));
+    match shape {
+        Shape::V1 => push_entries(&mut out, &doc.entries),
         Shape::V2 => {
-            #[derive(Serialize)]
-            struct Out<'a> {
-                schema: &'a str,
-                revision: u64,
-                entries: EntriesOut<'a>,
-            }
-            serde_json::to_writer(
-                &mut *out,
-                &Out {
-                    schema: SCHEMA_V2,
-                    revision: doc.revision,
-                    entries: EntriesOut(&doc.entries),
-                },
-            )
+            out.extend_from_slice(b"{\"schema\":");
+            push_json_str(&mut out, SCHEMA_V2);
+            push_field(&mut out, "revision", doc.revision);
+            out.extend_from_slice(b",\"entries\":");
+            push_entries(&mut out, &doc.entries);
+            out.push(b'}');
         }
-    };
-    // Serializing maps with string keys and JSON values into a Vec cannot fail.
-    result.expect("serializing a store document into memory cannot fail");
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn entry(at: &str, revision: u64) -> StoredEntry {
         StoredEntry {
-            token: StoredToken::Valid(TokenSet::new(at)),
+            token: StoredToken::new(&TokenSet::new(at)),
             ttl_seconds: Some(60),
             revision,
             revision_stored: true,
@@ -342,21 +362,21 @@ mod tests {
             ..StoreDoc::default()
         };
         doc.entries.insert("a".into(), entry("at-a", 7));
-        let bytes = serialize(&doc, Shape::V2, 0);
+        let bytes = serialize(&doc, Shape::V2);
         let back = parse(&bytes, Shape::V2).unwrap();
         assert_eq!(back.revision, 7);
         let e = &back.entries["a"];
         assert_eq!(e.revision, 7);
         assert_eq!(e.expires_at_ms, Some(1_000));
         assert!(e.is_expired_at(1_000) && !e.is_expired_at(999));
-        assert!(matches!(&e.token, StoredToken::Valid(t) if t.access_token.expose() == "at-a"));
+        assert_eq!(e.token.parse().unwrap().access_token.expose(), "at-a");
     }
 
     #[test]
     fn v1_shape_is_what_harn_reads() {
         let mut doc = StoreDoc::default();
         doc.entries.insert("k".into(), entry("at", 5));
-        let bytes = serialize(&doc, Shape::V1, 0);
+        let bytes = serialize(&doc, Shape::V1);
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["k"]["token"]["access_token"], "at");
         assert_eq!(v["k"]["ttl_seconds"], 60);
@@ -373,7 +393,7 @@ mod tests {
         assert!(!a.entries["k"].revision_stored);
         assert_eq!(a.entries["k"].expires_at_ms, None, "ttl_seconds alone never expires");
         // Written back without inventing a revision field.
-        let out = serialize(&a, Shape::V1, 0);
+        let out = serialize(&a, Shape::V1);
         assert!(!String::from_utf8_lossy(&out).contains("revision"));
     }
 
@@ -381,8 +401,9 @@ mod tests {
     fn invalid_tokens_are_kept_verbatim() {
         let plain = br#"{"k":{"token":{"refresh_token":"r","odd":[1,2]}}}"#;
         let doc = parse(plain, Shape::V1).unwrap();
-        assert!(matches!(&doc.entries["k"].token, StoredToken::Invalid { reason, .. } if reason.contains("access_token")));
-        let out = serialize(&doc, Shape::V1, 0);
+        let reason = doc.entries["k"].token.parse().unwrap_err();
+        assert!(reason.contains("access_token"), "{reason}");
+        let out = serialize(&doc, Shape::V1);
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["k"]["token"]["odd"][1], 2);
     }
@@ -413,9 +434,7 @@ mod tests {
     fn errors_never_quote_values() {
         let plain = br#"{"k":{"token":{"access_token":"a","expires_in":"SECRET-VALUE"}}}"#;
         let doc = parse(plain, Shape::V1).unwrap();
-        let StoredToken::Invalid { reason, .. } = &doc.entries["k"].token else {
-            panic!("expected an invalid token");
-        };
+        let reason = doc.entries["k"].token.parse().unwrap_err();
         assert!(!reason.contains("SECRET-VALUE"), "{reason}");
         assert!(reason.contains("expected a JSON number"), "{reason}");
         let plain = br#"{"k":{"token":{},"ttl_seconds":"SECRET-VALUE"}}"#;

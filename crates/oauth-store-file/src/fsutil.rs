@@ -90,9 +90,12 @@ fn create_temp(
             .open(&path)
         {
             Ok(file) => {
-                // The umask can only clear bits, but make the mode exact regardless.
-                file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
-                return Ok((file, TempGuard { path, armed: true }));
+                let guard = TempGuard { path, armed: true };
+                // The umask can only clear bits; make the mode exact if it did.
+                if file.metadata()?.permissions().mode() & 0o7777 != FILE_MODE {
+                    file.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
+                }
+                return Ok((file, guard));
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
             Err(e) => return Err(e),

@@ -102,7 +102,7 @@ async fn corpus() -> Vec<(&'static str, Plant)> {
     };
     let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let nested_plain = format!(
-        r#"{{"schema":"oauth-store-file/2","revision":5,"entries":{{"k":{{"token":{}{}}}}}}}"#,
+        r#"{{"schema":"oauth-store-file/2","revision":5,"entries":{{"k":{}{}}}}}"#,
         "[".repeat(5_000),
         "]".repeat(5_000)
     );
@@ -285,4 +285,27 @@ async fn quarantine_moves_corrupt_files_but_not_directories() {
     let e = store.quarantine().await.unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e:?}");
     assert!(path.is_dir());
+}
+
+#[tokio::test]
+async fn a_deeply_nested_token_is_an_error_for_its_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.json");
+    let plain = format!(
+        r#"{{"schema":"oauth-store-file/2","revision":5,"entries":{{"deep":{{"token":{}{},"revision":1}},"ok":{{"token":{{"access_token":"a"}},"revision":2}}}}}}"#,
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    fs::write(&path, sealed_v2(plain.as_bytes())).unwrap();
+    let store = FileBackend::open(&path, ring()).unwrap();
+    let e = store.get(&EntryKey::new("deep").unwrap()).await.unwrap_err();
+    assert!(matches!(e, Error::InvalidTokenSet { .. }), "{e:?}");
+    assert!(store.get(&EntryKey::new("ok").unwrap()).await.unwrap().is_some());
+    // Kept verbatim through a write of another key.
+    store
+        .put_token(&EntryKey::new("new").unwrap(), &TokenSet::new("n"))
+        .await
+        .unwrap();
+    let st = store.status().await.unwrap();
+    assert!(matches!(&st.problems[..], [Problem::InvalidEntries { keys }] if keys == &["deep"]));
 }

@@ -62,7 +62,7 @@ fn child(args: &[String]) -> i32 {
                 let count: usize = args[3].parse().unwrap();
                 for i in 0..count {
                     store
-                        .put_token(&key(&format!("{prefix}-{i}")), &token(prefix, 64))
+                        .put_token(&key(&format!("{prefix}-{i}")), &token(prefix, 8))
                         .await
                         .unwrap();
                 }
