@@ -174,6 +174,10 @@ pub enum FormatError {
     /// context, so accepting it would let anyone holding an old v1 blob substitute it.
     #[error("a v1 envelope cannot be bound to a context, but a context was required")]
     ContextNotSupported,
+    /// The envelope opened, but the plaintext inside is not what its user expects (for a
+    /// store file: not a valid store document). Says what is wrong, never the plaintext.
+    #[error("invalid plaintext: {0}")]
+    Plaintext(String),
 }
 
 fn in_field(field: &str) -> String {
