@@ -463,9 +463,8 @@ impl Inner {
             Version::V1 => Shape::V1,
             Version::V2 => Shape::V2,
         };
-        let doc = doc::parse(&opened.plaintext, shape).map_err(|reason| {
-            Error::corrupt(&self.location, FormatError::Plaintext(reason))
-        })?;
+        let doc = doc::parse(&opened.plaintext, shape)
+            .map_err(|reason| Error::corrupt(&self.location, FormatError::Plaintext(reason)))?;
         Ok(Snapshot {
             id,
             _pin: Some(file),
@@ -499,23 +498,35 @@ impl Inner {
         Ok(snap
             .doc
             .entries
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with(prefix))
             .filter(|(_, e)| !e.is_expired_at(now))
-            .filter_map(|(k, e)| Some(ListedEntry::new(EntryKey::new(k.as_str()).ok()?, meta_of(e))))
+            .filter_map(|(k, e)| {
+                Some(ListedEntry::new(
+                    EntryKey::new(k.as_str()).ok()?,
+                    meta_of(e),
+                ))
+            })
             .collect())
     }
 
     fn put(&self, key: &EntryKey, token: TokenSet, options: &PutOptions) -> Result<Revision> {
         let now = self.clock.now();
         self.mutate(|doc, shape| {
-            let current = doc.entries.get(key.as_str()).map(|e| Revision::from_u64(e.revision));
+            let current = doc
+                .entries
+                .get(key.as_str())
+                .map(|e| Revision::from_u64(e.revision));
             check_precondition(key, &options.precondition, current.as_ref())?;
             let revision = next_revision(doc, shape).map_err(|e| self.io(e))?;
-            let expires_at_ms = oauth_store_core::clock::expiry(now, options.ttl).map(to_unix_millis);
-            let ttl_seconds = options
-                .ttl
-                .map(|t| i64::try_from(t.as_secs() + u64::from(t.subsec_nanos() > 0)).unwrap_or(i64::MAX));
+            let expires_at_ms =
+                oauth_store_core::clock::expiry(now, options.ttl).map(to_unix_millis);
+            let ttl_seconds = options.ttl.map(|t| {
+                i64::try_from(t.as_secs() + u64::from(t.subsec_nanos() > 0)).unwrap_or(i64::MAX)
+            });
             doc.entries.insert(
                 key.as_str().to_owned(),
                 StoredEntry {
@@ -533,9 +544,16 @@ impl Inner {
 
     fn delete(&self, key: &EntryKey, options: &DeleteOptions) -> Result<bool> {
         self.mutate(|doc, _| {
-            let current = doc.entries.get(key.as_str()).map(|e| Revision::from_u64(e.revision));
+            let current = doc
+                .entries
+                .get(key.as_str())
+                .map(|e| Revision::from_u64(e.revision));
             if let Some(want) = &options.if_revision {
-                check_precondition(key, &Precondition::IfRevision(want.clone()), current.as_ref())?;
+                check_precondition(
+                    key,
+                    &Precondition::IfRevision(want.clone()),
+                    current.as_ref(),
+                )?;
             }
             let existed = doc.entries.remove(key.as_str()).is_some();
             Ok((existed, existed))
@@ -548,10 +566,7 @@ impl Inner {
     ///
     /// `f` returns its result and whether it changed the store; it must not change the store
     /// when it fails.
-    fn mutate<R>(
-        &self,
-        f: impl FnOnce(&mut StoreDoc, Shape) -> Result<(R, bool)>,
-    ) -> Result<R> {
+    fn mutate<R>(&self, f: impl FnOnce(&mut StoreDoc, Shape) -> Result<(R, bool)>) -> Result<R> {
         fsutil::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
         let _lock = lock::acquire(&self.lock_path, self.lock_timeout)?;
         let keys = self.keys();
@@ -590,13 +605,20 @@ impl Inner {
             *self.cache() = Some(Arc::new(Snapshot::empty(None, None)));
             return Ok(result);
         }
-        let reuse = header.filter(|h| by_primary && h.version() == Version::V2 && shape == Shape::V2);
+        let reuse =
+            header.filter(|h| by_primary && h.version() == Version::V2 && shape == Shape::V2);
         self.write(&keys, doc, shape, reuse)?;
         Ok(result)
     }
 
     /// Seals and writes `doc`, then caches it as the file's new content.
-    fn write(&self, keys: &KeyRing, doc: StoreDoc, shape: Shape, reuse: Option<Header>) -> Result<()> {
+    fn write(
+        &self,
+        keys: &KeyRing,
+        doc: StoreDoc,
+        shape: Shape,
+        reuse: Option<Header>,
+    ) -> Result<()> {
         let plaintext = doc::serialize(&doc, shape);
         let options = match shape {
             Shape::V1 => SealOptions::v1(),
@@ -616,11 +638,17 @@ impl Inner {
             Some(h) => h,
             None => {
                 let max_len = usize::try_from(self.max_file_size).unwrap_or(usize::MAX);
-                let context: &[u8] = if shape == Shape::V2 { FILE_CONTEXT } else { &[] };
+                let context: &[u8] = if shape == Shape::V2 {
+                    FILE_CONTEXT
+                } else {
+                    &[]
+                };
                 envelope::open(
                     keys,
                     &sealed,
-                    &OpenOptions::new(&self.location).context(context).max_len(max_len),
+                    &OpenOptions::new(&self.location)
+                        .context(context)
+                        .max_len(max_len),
                 )?
                 .header
             }
@@ -746,17 +774,18 @@ impl Inner {
                         .filter(|e| e.is_expired_at(now))
                         .count(),
                 );
-                if snap.header.as_ref().is_some_and(|h| h.version() == Version::V2) {
+                if snap
+                    .header
+                    .as_ref()
+                    .is_some_and(|h| h.version() == Version::V2)
+                {
                     st.store_revision = Some(snap.doc.revision);
                 }
                 let invalid: Vec<String> = snap
                     .doc
                     .entries
                     .iter()
-                    .filter(|(k, e)| {
-                        EntryKey::new(k.as_str()).is_err()
-                            || e.token.parse().is_err()
-                    })
+                    .filter(|(k, e)| EntryKey::new(k.as_str()).is_err() || e.token.parse().is_err())
                     .map(|(k, _)| k.clone())
                     .collect();
                 if !invalid.is_empty() {
