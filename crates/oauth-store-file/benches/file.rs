@@ -13,7 +13,7 @@
 //!   fsync + rename + directory fsync, and nothing else: no write can be faster.
 //!
 //! Run with `cargo bench -p oauth-store-file`; results are in `docs/BENCHMARKS.md`.
-#![allow(missing_docs, clippy::disallowed_methods)]
+#![allow(missing_docs, clippy::disallowed_methods, clippy::wildcard_imports)] // bench groups share the setup
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -151,7 +151,13 @@ mod baseline {
         let key = derive();
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key));
         let plain = cipher
-            .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ct, aad: INFO })
+            .decrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &ct,
+                    aad: INFO,
+                },
+            )
             .unwrap();
         serde_json::from_slice(&plain).unwrap()
     }
@@ -163,7 +169,13 @@ mod baseline {
         let mut nonce = [0u8; 12];
         getrandom::getrandom(&mut nonce).unwrap();
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: INFO })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: INFO,
+                },
+            )
             .unwrap();
         let env = Envelope {
             version: 1,
@@ -186,7 +198,13 @@ mod baseline {
 
     pub(crate) fn set(path: &Path, key: &str, token: Value) {
         let mut map = read(path);
-        map.insert(key.to_owned(), StoredEntry { token, ttl_seconds: None });
+        map.insert(
+            key.to_owned(),
+            StoredEntry {
+                token,
+                ttl_seconds: None,
+            },
+        );
         write(path, &map);
     }
 
@@ -320,7 +338,10 @@ mod delete {
                 rt.block_on(store.put(&key, &t, PutOptions::new())).unwrap();
             })
             .bench_local_values(|()| {
-                assert!(rt.block_on(store.delete(&key, DeleteOptions::new())).unwrap());
+                assert!(
+                    rt.block_on(store.delete(&key, DeleteOptions::new()))
+                        .unwrap()
+                );
             });
     }
 
@@ -340,7 +361,8 @@ mod delete {
         let (store, path) = file_store(dir.path(), n);
         let rt = runtime();
         let key = EntryKey::new(key_name(0)).unwrap();
-        rt.block_on(store.delete(&key, DeleteOptions::new())).unwrap();
+        rt.block_on(store.delete(&key, DeleteOptions::new()))
+            .unwrap();
         let bytes = vec![b'x'; usize::try_from(fs::metadata(&path).unwrap().len()).unwrap()];
         bencher.bench_local(|| floor_write(dir.path(), &path, &bytes));
     }

@@ -99,7 +99,9 @@ struct Snapshot {
     /// `None`: there was no file.
     id: Option<FileId>,
     /// Keeps the file's inode alive (and its number unused) while this snapshot is cached.
-    _pin: Option<File>,
+    /// Never read: holding it is the point.
+    #[allow(dead_code)]
+    pin: Option<File>,
     doc: StoreDoc,
     /// The envelope header (absent for a missing or empty file).
     header: Option<Header>,
@@ -110,7 +112,7 @@ impl Snapshot {
     fn empty(id: Option<FileId>, pin: Option<File>) -> Self {
         Self {
             id,
-            _pin: pin,
+            pin,
             doc: StoreDoc::default(),
             header: None,
             by_primary: true,
@@ -292,10 +294,9 @@ impl Backend for FileBackend {
     }
 
     async fn put(&self, key: &EntryKey, token: &TokenSet, options: PutOptions) -> Result<Revision> {
-        let size = serde_json::to_vec(token).map_or(0, |v| zeroize::Zeroizing::new(v).len());
-        check_value_size(&self.capabilities(), key, size)?;
+        let token = StoredToken::new(token);
+        check_value_size(&self.capabilities(), key, token.json().len())?;
         let key = key.clone();
-        let token = token.clone();
         self.run(move |inner| inner.put(&key, token, &options))
             .await
     }
@@ -463,12 +464,11 @@ impl Inner {
             Version::V1 => Shape::V1,
             Version::V2 => Shape::V2,
         };
-        let doc = doc::parse(&opened.plaintext, shape).map_err(|reason| {
-            Error::corrupt(&self.location, FormatError::Plaintext(reason))
-        })?;
+        let doc = doc::parse(&opened.plaintext, shape)
+            .map_err(|reason| Error::corrupt(&self.location, FormatError::Plaintext(reason)))?;
         Ok(Snapshot {
             id,
-            _pin: Some(file),
+            pin: Some(file),
             doc,
             header: Some(opened.header),
             by_primary: opened.by_primary,
@@ -499,27 +499,39 @@ impl Inner {
         Ok(snap
             .doc
             .entries
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(|(k, _)| k.starts_with(prefix))
             .filter(|(_, e)| !e.is_expired_at(now))
-            .filter_map(|(k, e)| Some(ListedEntry::new(EntryKey::new(k.as_str()).ok()?, meta_of(e))))
+            .filter_map(|(k, e)| {
+                Some(ListedEntry::new(
+                    EntryKey::new(k.as_str()).ok()?,
+                    meta_of(e),
+                ))
+            })
             .collect())
     }
 
-    fn put(&self, key: &EntryKey, token: TokenSet, options: &PutOptions) -> Result<Revision> {
+    fn put(&self, key: &EntryKey, token: StoredToken, options: &PutOptions) -> Result<Revision> {
         let now = self.clock.now();
         self.mutate(|doc, shape| {
-            let current = doc.entries.get(key.as_str()).map(|e| Revision::from_u64(e.revision));
+            let current = doc
+                .entries
+                .get(key.as_str())
+                .map(|e| Revision::from_u64(e.revision));
             check_precondition(key, &options.precondition, current.as_ref())?;
             let revision = next_revision(doc, shape).map_err(|e| self.io(e))?;
-            let expires_at_ms = oauth_store_core::clock::expiry(now, options.ttl).map(to_unix_millis);
-            let ttl_seconds = options
-                .ttl
-                .map(|t| i64::try_from(t.as_secs() + u64::from(t.subsec_nanos() > 0)).unwrap_or(i64::MAX));
+            let expires_at_ms =
+                oauth_store_core::clock::expiry(now, options.ttl).map(to_unix_millis);
+            let ttl_seconds = options.ttl.map(|t| {
+                i64::try_from(t.as_secs() + u64::from(t.subsec_nanos() > 0)).unwrap_or(i64::MAX)
+            });
             doc.entries.insert(
                 key.as_str().to_owned(),
                 StoredEntry {
-                    token: StoredToken::new(&token),
+                    token,
                     ttl_seconds,
                     revision,
                     revision_stored: true,
@@ -533,9 +545,16 @@ impl Inner {
 
     fn delete(&self, key: &EntryKey, options: &DeleteOptions) -> Result<bool> {
         self.mutate(|doc, _| {
-            let current = doc.entries.get(key.as_str()).map(|e| Revision::from_u64(e.revision));
+            let current = doc
+                .entries
+                .get(key.as_str())
+                .map(|e| Revision::from_u64(e.revision));
             if let Some(want) = &options.if_revision {
-                check_precondition(key, &Precondition::IfRevision(want.clone()), current.as_ref())?;
+                check_precondition(
+                    key,
+                    &Precondition::IfRevision(want.clone()),
+                    current.as_ref(),
+                )?;
             }
             let existed = doc.entries.remove(key.as_str()).is_some();
             Ok((existed, existed))
@@ -548,10 +567,7 @@ impl Inner {
     ///
     /// `f` returns its result and whether it changed the store; it must not change the store
     /// when it fails.
-    fn mutate<R>(
-        &self,
-        f: impl FnOnce(&mut StoreDoc, Shape) -> Result<(R, bool)>,
-    ) -> Result<R> {
+    fn mutate<R>(&self, f: impl FnOnce(&mut StoreDoc, Shape) -> Result<(R, bool)>) -> Result<R> {
         fsutil::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
         let _lock = lock::acquire(&self.lock_path, self.lock_timeout)?;
         let keys = self.keys();
@@ -559,28 +575,53 @@ impl Inner {
         let now = self.now_ms();
         let shape = self.shape();
 
-        // Take the snapshot out of the cache: it is about to be replaced.
+        // Take the snapshot out of the cache: it is about to be replaced. Without other
+        // holders its map is reused as it is; otherwise it is copied.
         {
             let mut cache = self.cache();
             if cache.as_ref().is_some_and(|c| Arc::ptr_eq(c, &snap)) {
                 *cache = None;
             }
         }
-        let header = snap.header.clone();
-        let by_primary = snap.by_primary;
-        let had_file = snap.id.is_some();
-        let mut doc = match Arc::try_unwrap(snap) {
-            Ok(s) => s.doc,
-            Err(shared) => shared.doc.clone(),
+        let Snapshot {
+            id,
+            pin,
+            mut doc,
+            header,
+            by_primary,
+        } = match Arc::try_unwrap(snap) {
+            Ok(s) => s,
+            Err(shared) => Snapshot {
+                id: shared.id,
+                pin: shared.pin.as_ref().and_then(|f| f.try_clone().ok()),
+                doc: shared.doc.clone(),
+                header: shared.header.clone(),
+                by_primary: shared.by_primary,
+            },
         };
+        let had_file = id.is_some();
         let before = doc.entries.len();
         doc.entries.retain(|_, e| !e.is_expired_at(now));
         let purged = before != doc.entries.len();
 
-        let (result, changed) = f(&mut doc, shape)?;
-        if !changed && !purged {
-            return Ok(result);
+        let outcome = f(&mut doc, shape);
+        let unchanged = match &outcome {
+            Ok((_, changed)) => !changed && !purged,
+            Err(_) => !purged,
+        };
+        if unchanged {
+            // Nothing to write (a lost condition, a delete of a missing key): the snapshot
+            // still describes the file, so keep it cached.
+            *self.cache() = Some(Arc::new(Snapshot {
+                id,
+                pin,
+                doc,
+                header,
+                by_primary,
+            }));
+            return outcome.map(|(result, _)| result);
         }
+        let (result, _) = outcome?;
         fsutil::remove_stale_temp_files(&self.path).map_err(|e| self.io(e))?;
         if doc.entries.is_empty() && shape == Shape::V1 {
             // The v1 behaviour: the last delete removes the file.
@@ -590,13 +631,20 @@ impl Inner {
             *self.cache() = Some(Arc::new(Snapshot::empty(None, None)));
             return Ok(result);
         }
-        let reuse = header.filter(|h| by_primary && h.version() == Version::V2 && shape == Shape::V2);
+        let reuse =
+            header.filter(|h| by_primary && h.version() == Version::V2 && shape == Shape::V2);
         self.write(&keys, doc, shape, reuse)?;
         Ok(result)
     }
 
     /// Seals and writes `doc`, then caches it as the file's new content.
-    fn write(&self, keys: &KeyRing, doc: StoreDoc, shape: Shape, reuse: Option<Header>) -> Result<()> {
+    fn write(
+        &self,
+        keys: &KeyRing,
+        doc: StoreDoc,
+        shape: Shape,
+        reuse: Option<Header>,
+    ) -> Result<()> {
         let plaintext = doc::serialize(&doc, shape);
         let options = match shape {
             Shape::V1 => SealOptions::v1(),
@@ -612,24 +660,29 @@ impl Inner {
         }
         // The header of what was just written: the reused one differs only in its nonce,
         // which sealing does not reuse; otherwise open the new envelope once to learn it.
-        let header = match reuse {
-            Some(h) => h,
-            None => {
-                let max_len = usize::try_from(self.max_file_size).unwrap_or(usize::MAX);
-                let context: &[u8] = if shape == Shape::V2 { FILE_CONTEXT } else { &[] };
-                envelope::open(
-                    keys,
-                    &sealed,
-                    &OpenOptions::new(&self.location).context(context).max_len(max_len),
-                )?
-                .header
-            }
+        let header = if let Some(h) = reuse {
+            h
+        } else {
+            let max_len = usize::try_from(self.max_file_size).unwrap_or(usize::MAX);
+            let context: &[u8] = if shape == Shape::V2 {
+                FILE_CONTEXT
+            } else {
+                &[]
+            };
+            envelope::open(
+                keys,
+                &sealed,
+                &OpenOptions::new(&self.location)
+                    .context(context)
+                    .max_len(max_len),
+            )?
+            .header
         };
         let file = fsutil::write_atomic(&self.path, &sealed).map_err(|e| self.io(e))?;
         let id = file.metadata().map(|m| FileId::of(&m)).ok();
         *self.cache() = Some(Arc::new(Snapshot {
             id,
-            _pin: Some(file),
+            pin: Some(file),
             doc,
             header: Some(header),
             by_primary: true,
@@ -746,17 +799,18 @@ impl Inner {
                         .filter(|e| e.is_expired_at(now))
                         .count(),
                 );
-                if snap.header.as_ref().is_some_and(|h| h.version() == Version::V2) {
+                if snap
+                    .header
+                    .as_ref()
+                    .is_some_and(|h| h.version() == Version::V2)
+                {
                     st.store_revision = Some(snap.doc.revision);
                 }
                 let invalid: Vec<String> = snap
                     .doc
                     .entries
                     .iter()
-                    .filter(|(k, e)| {
-                        EntryKey::new(k.as_str()).is_err()
-                            || e.token.parse().is_err()
-                    })
+                    .filter(|(k, e)| EntryKey::new(k.as_str()).is_err() || e.token.parse().is_err())
                     .map(|(k, _)| k.clone())
                     .collect();
                 if !invalid.is_empty() {

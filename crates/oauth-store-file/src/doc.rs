@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use oauth_store_core::TokenSet;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use zeroize::Zeroizing;
 
@@ -152,10 +152,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
                         )));
                     }
                     let value: RawEntry<'a> = serde_json::from_str(raw.get()).map_err(|e| {
-                        de::Error::custom(format_args!(
-                            "entry {key:?}: {}",
-                            redact(&e.to_string())
-                        ))
+                        de::Error::custom(format_args!("entry {key:?}: {}", redact(&e.to_string())))
                     })?;
                     out.insert(key, value);
                 }
@@ -391,7 +388,10 @@ mod tests {
         assert_eq!(a.entries["k"].revision, b.entries["k"].revision);
         assert_ne!(a.entries["k"].revision, a.entries["j"].revision);
         assert!(!a.entries["k"].revision_stored);
-        assert_eq!(a.entries["k"].expires_at_ms, None, "ttl_seconds alone never expires");
+        assert_eq!(
+            a.entries["k"].expires_at_ms, None,
+            "ttl_seconds alone never expires"
+        );
         // Written back without inventing a revision field.
         let out = serialize(&a, Shape::V1);
         assert!(!String::from_utf8_lossy(&out).contains("revision"));
@@ -412,7 +412,7 @@ mod tests {
     fn bad_plaintexts_are_errors() {
         let cases: &[(&[u8], Shape, &str)] = &[
             (br#"{"k":{"token":{}},"k":{"token":{}}}"#, Shape::V1, "twice"),
-            (br#"[1]"#, Shape::V1, "map of entries"),
+            (b"[1]", Shape::V1, "map of entries"),
             (br#"{"k":{"tok":{}}}"#, Shape::V1, "entry \"k\""),
             (br#"{"schema":"x","revision":1,"entries":{}}"#, Shape::V2, "unknown plaintext schema"),
             (br#"{"schema":"oauth-store-file/2","revision":1,"entries":{"a":{"token":{},"revision":9}}}"#, Shape::V2, "below"),
@@ -420,9 +420,9 @@ mod tests {
             (br#"{"k":1}"#, Shape::V1, "entry"),
         ];
         for (plain, shape, needle) in cases {
-            let e = parse(plain, *shape).err().unwrap_or_else(|| {
-                panic!("{} parsed", String::from_utf8_lossy(plain))
-            });
+            let e = parse(plain, *shape)
+                .err()
+                .unwrap_or_else(|| panic!("{} parsed", String::from_utf8_lossy(plain)));
             assert!(e.contains(needle), "{e} lacks {needle}");
         }
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
@@ -446,7 +446,8 @@ mod tests {
     #[test]
     fn debug_shows_keys_only() {
         let mut doc = StoreDoc::default();
-        doc.entries.insert("visible-key".into(), entry("SECRET-AT", 1));
+        doc.entries
+            .insert("visible-key".into(), entry("SECRET-AT", 1));
         let dbg = format!("{doc:?}");
         assert!(dbg.contains("visible-key") && !dbg.contains("SECRET-AT"));
     }

@@ -250,7 +250,12 @@ mod tests {
         assert_eq!(fs::read(&target).unwrap(), b"data");
         // The symlink is still a symlink, and is what a later writer's cleanup removes.
         let link = dir.path().join(&planted);
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(remove_stale_temp_files(&target).unwrap(), 1);
         assert!(fs::symlink_metadata(&link).is_err());
         assert_eq!(fs::read(&victim).unwrap(), b"precious");
@@ -261,8 +266,8 @@ mod tests {
         let dir = tempdir();
         let target = dir.path().join("s");
         fs::write(dir.path().join(".s.tmp-x"), b"").unwrap();
-        let e = write_atomic_named(&target, b"d", || Ok(".s.tmp-x".into()), dir.path())
-            .unwrap_err();
+        let e =
+            write_atomic_named(&target, b"d", || Ok(".s.tmp-x".into()), dir.path()).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         assert!(!target.exists());
     }

@@ -45,8 +45,14 @@ fn v1_key() -> [u8; 32] {
 fn v1_decrypt(file: &[u8]) -> Value {
     let env: Value = serde_json::from_slice(file).unwrap();
     assert_eq!(env["version"], 1);
-    assert_eq!(env.as_object().unwrap().len(), 3, "exactly version, nonce, ciphertext");
-    let nonce = STANDARD_NO_PAD.decode(env["nonce"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        env.as_object().unwrap().len(),
+        3,
+        "exactly version, nonce, ciphertext"
+    );
+    let nonce = STANDARD_NO_PAD
+        .decode(env["nonce"].as_str().unwrap())
+        .unwrap();
     let ct = STANDARD_NO_PAD
         .decode(env["ciphertext"].as_str().unwrap())
         .unwrap();
@@ -98,7 +104,10 @@ async fn files_and_dirs_get_private_modes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a/b/store.json");
     let store = FileBackend::open(&path, ring()).unwrap();
-    store.put_token(&key("k"), &TokenSet::new("at")).await.unwrap();
+    store
+        .put_token(&key("k"), &TokenSet::new("at"))
+        .await
+        .unwrap();
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir.path().join("a/b/store.json.lock")), 0o600);
     assert_eq!(mode(&dir.path().join("a")), 0o700);
@@ -118,7 +127,10 @@ async fn group_readable_file_is_reported_then_tightened() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.json");
     let store = FileBackend::open(&path, ring()).unwrap();
-    store.put_token(&key("k"), &TokenSet::new("at")).await.unwrap();
+    store
+        .put_token(&key("k"), &TokenSet::new("at"))
+        .await
+        .unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     let st = store.status().await.unwrap();
     assert!(
@@ -147,7 +159,11 @@ async fn v1_files_written_here_open_with_the_v1_algorithm() {
         .unwrap();
     let token = TokenSet::new("at-1").with_refresh_token("rt-1");
     let rev = store
-        .put(&key("github"), &token, PutOptions::new().with_ttl(Duration::from_secs(90)))
+        .put(
+            &key("github"),
+            &token,
+            PutOptions::new().with_ttl(Duration::from_secs(90)),
+        )
         .await
         .unwrap();
     let plain = v1_decrypt(&fs::read(&path).unwrap());
@@ -230,7 +246,12 @@ async fn committed_v1_vectors_open() {
                 matches!(e, Error::Corrupt { .. } | Error::WrongKey { .. }),
                 "{file}: expected {expected}, got {e:?}"
             );
-            assert!(store.put_token(&key("x"), &TokenSet::new("y")).await.is_err());
+            assert!(
+                store
+                    .put_token(&key("x"), &TokenSet::new("y"))
+                    .await
+                    .is_err()
+            );
             assert_eq!(fs::read(&copy).unwrap(), original, "{file} was changed");
             refused += 1;
             continue;
@@ -240,13 +261,20 @@ async fn committed_v1_vectors_open() {
         assert_eq!(store.list("").await.unwrap().len(), plain.len(), "{file}");
         for (k, stored) in plain {
             let token = store.get_token(&key(k)).await.unwrap().unwrap();
-            assert_eq!(serde_json::to_value(&token).unwrap(), stored["token"], "{file}: {k}");
+            assert_eq!(
+                serde_json::to_value(&token).unwrap(),
+                stored["token"],
+                "{file}: {k}"
+            );
         }
         let st = store.status().await.unwrap();
         assert_eq!(st.envelope_version, Some(1), "{file}");
         opened += 1;
     }
-    assert!(opened >= 2 && refused >= 2, "opened {opened}, refused {refused}");
+    assert!(
+        opened >= 2 && refused >= 2,
+        "opened {opened}, refused {refused}"
+    );
 }
 
 #[tokio::test]
@@ -258,10 +286,17 @@ async fn ttl_is_enforced_and_purged_on_next_write() {
         .build()
         .unwrap();
     store
-        .put(&key("short"), &TokenSet::new("a"), PutOptions::new().with_ttl(Duration::from_secs(10)))
+        .put(
+            &key("short"),
+            &TokenSet::new("a"),
+            PutOptions::new().with_ttl(Duration::from_secs(10)),
+        )
         .await
         .unwrap();
-    store.put_token(&key("long"), &TokenSet::new("b")).await.unwrap();
+    store
+        .put_token(&key("long"), &TokenSet::new("b"))
+        .await
+        .unwrap();
     clock.advance(Duration::from_secs(9));
     assert!(store.get(&key("short")).await.unwrap().is_some());
     clock.advance(Duration::from_secs(1));
@@ -287,14 +322,26 @@ async fn deleting_the_last_key_keeps_an_empty_v2_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.json");
     let store = FileBackend::open(&path, ring()).unwrap();
-    let r1 = store.put_token(&key("k"), &TokenSet::new("a")).await.unwrap();
+    let r1 = store
+        .put_token(&key("k"), &TokenSet::new("a"))
+        .await
+        .unwrap();
     assert!(store.remove(&key("k")).await.unwrap());
-    assert!(path.exists(), "the v2 file stays, keeping its salt and counter");
+    assert!(
+        path.exists(),
+        "the v2 file stays, keeping its salt and counter"
+    );
     let st = store.status().await.unwrap();
     assert_eq!(st.entries, Some(0));
     let fresh = FileBackend::open(&path, ring()).unwrap();
-    let r2 = fresh.put_token(&key("k"), &TokenSet::new("a")).await.unwrap();
-    assert_ne!(r1, r2, "a revision never repeats across delete and re-create");
+    let r2 = fresh
+        .put_token(&key("k"), &TokenSet::new("a"))
+        .await
+        .unwrap();
+    assert_ne!(
+        r1, r2,
+        "a revision never repeats across delete and re-create"
+    );
     assert!(r2.as_u64().unwrap() > r1.as_u64().unwrap());
     // Deleting a missing key writes nothing.
     let before = fs::metadata(&path).unwrap().ino();
@@ -314,7 +361,10 @@ async fn missing_and_empty_files_are_empty_stores() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
     assert!(store.get(&key("k")).await.unwrap().is_none());
     assert!(!store.remove(&key("k")).await.unwrap());
-    store.put_token(&key("k"), &TokenSet::new("a")).await.unwrap();
+    store
+        .put_token(&key("k"), &TokenSet::new("a"))
+        .await
+        .unwrap();
     assert!(store.get(&key("k")).await.unwrap().is_some());
 }
 
@@ -326,7 +376,9 @@ async fn another_handles_write_is_seen_by_the_next_read() {
     let b = FileBackend::open(&path, ring()).unwrap();
     for i in 0..50 {
         // Writes in quick succession have the same size and often the same mtime tick.
-        a.put_token(&key("k"), &TokenSet::new(format!("v{i:02}"))).await.unwrap();
+        a.put_token(&key("k"), &TokenSet::new(format!("v{i:02}")))
+            .await
+            .unwrap();
         let seen = b.get_token(&key("k")).await.unwrap().unwrap();
         assert_eq!(seen.access_token.expose(), format!("v{i:02}"));
     }
@@ -339,8 +391,14 @@ async fn rotation_re_encrypts_under_the_new_key() {
     let old = SecretKey::generate();
     let new = SecretKey::generate();
     let store = FileBackend::open(&path, KeyRing::new(old.clone())).unwrap();
-    store.put_token(&key("a"), &TokenSet::new("1")).await.unwrap();
-    store.put_token(&key("b"), &TokenSet::new("2")).await.unwrap();
+    store
+        .put_token(&key("a"), &TokenSet::new("1"))
+        .await
+        .unwrap();
+    store
+        .put_token(&key("b"), &TokenSet::new("2"))
+        .await
+        .unwrap();
     let old_kid = store.status().await.unwrap().key_id.unwrap();
     assert_eq!(old_kid, old.key_id().to_string());
 
@@ -350,13 +408,26 @@ async fn rotation_re_encrypts_under_the_new_key() {
     assert!(reader.get(&key("a")).await.unwrap().is_some());
     let st = reader.status().await.unwrap();
     assert_eq!(st.opened_by_primary, Some(false));
-    assert!(st.problems.iter().any(|p| matches!(p, Problem::OpenedByOldKey)));
+    assert!(
+        st.problems
+            .iter()
+            .any(|p| matches!(p, Problem::OpenedByOldKey))
+    );
 
     assert_eq!(store.rotate(both).await.unwrap(), 2);
     let st = store.status().await.unwrap();
     assert_eq!(st.key_id.unwrap(), new.key_id().to_string());
     assert_eq!(st.opened_by_primary, Some(true));
-    assert_eq!(store.get_token(&key("b")).await.unwrap().unwrap().access_token.expose(), "2");
+    assert_eq!(
+        store
+            .get_token(&key("b"))
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token
+            .expose(),
+        "2"
+    );
     // The old key alone no longer opens it; the new one alone does.
     let old_only = FileBackend::open(&path, KeyRing::new(old)).unwrap();
     let e = old_only.get(&key("a")).await.unwrap_err();
@@ -371,14 +442,20 @@ async fn bad_file_is_kept_until_quarantined() {
     let path = dir.path().join("s.json");
     let store = FileBackend::open(&path, ring()).unwrap();
     assert_eq!(store.quarantine().await.unwrap(), None, "nothing to move");
-    store.put_token(&key("k"), &TokenSet::new("a")).await.unwrap();
+    store
+        .put_token(&key("k"), &TokenSet::new("a"))
+        .await
+        .unwrap();
     assert_eq!(store.quarantine().await.unwrap(), None, "a good file stays");
     let mut bytes = fs::read(&path).unwrap();
     let n = bytes.len();
     bytes[n - 10] ^= 0x01;
     fs::write(&path, &bytes).unwrap();
 
-    let e = store.put_token(&key("k2"), &TokenSet::new("b")).await.unwrap_err();
+    let e = store
+        .put_token(&key("k2"), &TokenSet::new("b"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Corrupt { .. }), "{e:?}");
     assert!(e.to_string().contains(&path.display().to_string()), "{e}");
     assert!(store.remove(&key("k")).await.is_err());
@@ -386,11 +463,29 @@ async fn bad_file_is_kept_until_quarantined() {
     assert!(!store.status().await.unwrap().is_healthy());
 
     let aside = store.quarantine().await.unwrap().expect("moved aside");
-    assert!(aside.file_name().unwrap().to_string_lossy().starts_with("s.json.corrupt-"));
+    assert!(
+        aside
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("s.json.corrupt-")
+    );
     assert_eq!(fs::read(&aside).unwrap(), bytes, "the evidence is kept");
     assert!(!path.exists());
-    store.put_token(&key("k"), &TokenSet::new("fresh")).await.unwrap();
-    assert_eq!(store.get_token(&key("k")).await.unwrap().unwrap().access_token.expose(), "fresh");
+    store
+        .put_token(&key("k"), &TokenSet::new("fresh"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_token(&key("k"))
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token
+            .expose(),
+        "fresh"
+    );
 }
 
 #[tokio::test]
@@ -402,7 +497,9 @@ async fn wrong_key_file_is_never_overwritten() {
     let before = fs::read(&path).unwrap();
     let b = FileBackend::open(&path, KeyRing::new(SecretKey::generate())).unwrap();
     for e in [
-        b.put_token(&key("x"), &TokenSet::new("b")).await.unwrap_err(),
+        b.put_token(&key("x"), &TokenSet::new("b"))
+            .await
+            .unwrap_err(),
         b.get(&key("k")).await.unwrap_err(),
     ] {
         assert!(matches!(e, Error::WrongKey { .. }), "{e:?}");
@@ -418,14 +515,20 @@ async fn a_held_lock_ends_in_a_typed_error() {
         .lock_timeout(Duration::from_millis(150))
         .build()
         .unwrap();
-    store.put_token(&key("k"), &TokenSet::new("a")).await.unwrap();
+    store
+        .put_token(&key("k"), &TokenSet::new("a"))
+        .await
+        .unwrap();
     let lock = fs::OpenOptions::new()
         .read(true)
         .open(dir.path().join("s.json.lock"))
         .unwrap();
     lock.lock().unwrap();
     let start = std::time::Instant::now();
-    let e = store.put_token(&key("k"), &TokenSet::new("b")).await.unwrap_err();
+    let e = store
+        .put_token(&key("k"), &TokenSet::new("b"))
+        .await
+        .unwrap_err();
     assert!(start.elapsed() >= Duration::from_millis(150));
     match &e {
         Error::Locked { location, .. } => assert!(location.ends_with("s.json.lock")),
@@ -435,7 +538,10 @@ async fn a_held_lock_ends_in_a_typed_error() {
     assert!(store.get(&key("k")).await.unwrap().is_some());
     assert!(store.status().await.unwrap().lock_held_elsewhere);
     lock.unlock().unwrap();
-    store.put_token(&key("k"), &TokenSet::new("b")).await.unwrap();
+    store
+        .put_token(&key("k"), &TokenSet::new("b"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -446,7 +552,10 @@ async fn size_bound_is_checked_on_read_and_write() {
         .max_file_size(4096)
         .build()
         .unwrap();
-    store.put_token(&key("small"), &TokenSet::new("a")).await.unwrap();
+    store
+        .put_token(&key("small"), &TokenSet::new("a"))
+        .await
+        .unwrap();
     let before = fs::read(&path).unwrap();
     let e = store
         .put_token(&key("big"), &TokenSet::new("x".repeat(5000)))
@@ -462,7 +571,9 @@ async fn size_bound_is_checked_on_read_and_write() {
     assert_eq!(fs::read(&path).unwrap(), before);
     // A bigger file is refused before it is read.
     let big = FileBackend::open(&path, ring()).unwrap();
-    big.put_token(&key("big"), &TokenSet::new("x".repeat(5000))).await.unwrap();
+    big.put_token(&key("big"), &TokenSet::new("x".repeat(5000)))
+        .await
+        .unwrap();
     let e = store.get(&key("small")).await.unwrap_err();
     assert!(matches!(e, Error::TooLarge { limit: 4096, .. }), "{e:?}");
 }
@@ -472,13 +583,23 @@ async fn stale_temp_files_are_removed_by_the_next_write() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.json");
     let store = FileBackend::open(&path, ring()).unwrap();
-    store.put_token(&key("k"), &TokenSet::new("a")).await.unwrap();
-    fs::write(dir.path().join(".s.json.tmp-1234-00000000deadbeef"), b"half a write").unwrap();
+    store
+        .put_token(&key("k"), &TokenSet::new("a"))
+        .await
+        .unwrap();
+    fs::write(
+        dir.path().join(".s.json.tmp-1234-00000000deadbeef"),
+        b"half a write",
+    )
+    .unwrap();
     std::os::unix::fs::symlink("/etc/passwd", dir.path().join(".s.json.tmp-1-link")).unwrap();
     fs::write(dir.path().join(".other.json.tmp-1-x"), b"not ours").unwrap();
     let st = store.status().await.unwrap();
     assert_eq!(st.stale_temp_files.len(), 2);
-    store.put_token(&key("k"), &TokenSet::new("b")).await.unwrap();
+    store
+        .put_token(&key("k"), &TokenSet::new("b"))
+        .await
+        .unwrap();
     let left = temp_files(dir.path());
     assert_eq!(left, vec![dir.path().join(".other.json.tmp-1-x")]);
     assert!(Path::new("/etc/passwd").exists());
@@ -490,7 +611,10 @@ async fn secrets_stay_out_of_debug_and_errors() {
     let path = dir.path().join("s.json");
     let store = FileBackend::open(&path, ring()).unwrap();
     store
-        .put_token(&key("k"), &TokenSet::new("ACCESS-SECRET").with_refresh_token("REFRESH-SECRET"))
+        .put_token(
+            &key("k"),
+            &TokenSet::new("ACCESS-SECRET").with_refresh_token("REFRESH-SECRET"),
+        )
         .await
         .unwrap();
     let builder = FileBackend::builder(&path, ring());
@@ -504,7 +628,11 @@ async fn secrets_stay_out_of_debug_and_errors() {
         "{store:?} {builder:?} {status:?} {entry:?} {conflict} {conflict:?} {:?}",
         store.name()
     );
-    for s in ["ACCESS-SECRET", "REFRESH-SECRET", "harn-compatible test secret"] {
+    for s in [
+        "ACCESS-SECRET",
+        "REFRESH-SECRET",
+        "harn-compatible test secret",
+    ] {
         assert!(!text.contains(s), "{s} leaked: {text}");
     }
     assert!(text.contains("s.json"));
@@ -517,14 +645,25 @@ async fn secrets_stay_out_of_debug_and_errors() {
 async fn conditional_delete_and_revision_checks() {
     let dir = tempfile::tempdir().unwrap();
     let store = FileBackend::open(dir.path().join("s.json"), ring()).unwrap();
-    let r1 = store.put_token(&key("k"), &TokenSet::new("a")).await.unwrap();
-    let r2 = store.put_token(&key("k"), &TokenSet::new("b")).await.unwrap();
+    let r1 = store
+        .put_token(&key("k"), &TokenSet::new("a"))
+        .await
+        .unwrap();
+    let r2 = store
+        .put_token(&key("k"), &TokenSet::new("b"))
+        .await
+        .unwrap();
     let e = store
         .delete(&key("k"), DeleteOptions::if_revision(r1))
         .await
         .unwrap_err();
     assert!(e.is_conflict());
-    assert!(store.delete(&key("k"), DeleteOptions::if_revision(r2)).await.unwrap());
+    assert!(
+        store
+            .delete(&key("k"), DeleteOptions::if_revision(r2))
+            .await
+            .unwrap()
+    );
 }
 
 #[test]

@@ -33,7 +33,10 @@ async fn good_file() -> Vec<u8> {
     let path = dir.path().join("good.json");
     let store = FileBackend::open(&path, ring()).unwrap();
     store
-        .put_token(&EntryKey::new("github").unwrap(), &TokenSet::new("gho_secret"))
+        .put_token(
+            &EntryKey::new("github").unwrap(),
+            &TokenSet::new("gho_secret"),
+        )
         .await
         .unwrap();
     fs::read(&path).unwrap()
@@ -53,9 +56,7 @@ fn edit(good: &[u8], f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Vec
 /// Flips one bit of a base64 field of the good file.
 fn flip(good: &[u8], field: &str, at_end: bool) -> Vec<u8> {
     edit(good, |m| {
-        let mut raw = STANDARD_NO_PAD
-            .decode(m[field].as_str().unwrap())
-            .unwrap();
+        let mut raw = STANDARD_NO_PAD.decode(m[field].as_str().unwrap()).unwrap();
         let i = if at_end { raw.len() - 1 } else { raw.len() / 2 };
         raw[i] ^= 0x10;
         m[field] = STANDARD_NO_PAD.encode(raw).into();
@@ -74,6 +75,7 @@ fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
     out
 }
 
+#[allow(clippy::too_many_lines)] // one line per case: the list is the point
 async fn corpus() -> Vec<(&'static str, Plant)> {
     use Plant::{Bytes, DanglingSymlink, Directory, SymlinkToGoodFile};
     let good = good_file().await;
@@ -98,7 +100,8 @@ async fn corpus() -> Vec<(&'static str, Plant)> {
     let mut huge = pseudo_random(1 << 20, 42);
     huge.truncate(1 << 20);
     let plain_doc = |entries: &str| {
-        format!(r#"{{"schema":"oauth-store-file/2","revision":5,"entries":{entries}}}"#).into_bytes()
+        format!(r#"{{"schema":"oauth-store-file/2","revision":5,"entries":{entries}}}"#)
+            .into_bytes()
     };
     let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let nested_plain = format!(
@@ -106,8 +109,7 @@ async fn corpus() -> Vec<(&'static str, Plant)> {
         "[".repeat(5_000),
         "]".repeat(5_000)
     );
-    let v2_without_context =
-        seal(&ring(), &plain_doc("{}"), &SealOptions::v2()).unwrap();
+    let v2_without_context = seal(&ring(), &plain_doc("{}"), &SealOptions::v2()).unwrap();
     v1_other_key.truncate(v1_other_key.len());
     vec![
         ("whitespace only", Bytes(b" \n\t".to_vec())),
@@ -120,67 +122,145 @@ async fn corpus() -> Vec<(&'static str, Plant)> {
         ("JSON array", Bytes(b"[]".to_vec())),
         ("JSON string", Bytes(b"\"store\"".to_vec())),
         ("deeply nested envelope", Bytes(nested.into_bytes())),
-        ("padded base64 ciphertext", Bytes(edit(&good, |m| {
-            let ct = format!("{}=", m["ciphertext"].as_str().unwrap());
-            m["ciphertext"] = ct.into();
-        }))),
-        ("invalid base64 nonce", Bytes(edit(&good, |m| {
-            m["nonce"] = "!!!!!!!!!!!!!!!!".into();
-        }))),
-        ("nonce of 8 bytes", Bytes(edit(&good, |m| {
-            m["nonce"] = STANDARD_NO_PAD.encode([1u8; 8]).into();
-        }))),
-        ("salt of 4 bytes", Bytes(edit(&good, |m| {
-            m["salt"] = STANDARD_NO_PAD.encode([1u8; 4]).into();
-        }))),
-        ("version 0", Bytes(edit(&good, |m| {
-            m["version"] = 0.into();
-        }))),
-        ("version 3", Bytes(edit(&good, |m| {
-            m["version"] = 3.into();
-        }))),
-        ("huge version", Bytes(text.replacen("\"version\":2", "\"version\":18446744073709551616", 1).into_bytes())),
-        ("version as a string", Bytes(edit(&good, |m| {
-            m["version"] = "2".into();
-        }))),
-        ("duplicate version field", Bytes(text.replacen("\"version\":2", "\"version\":2,\"version\":2", 1).into_bytes())),
-        ("unknown field", Bytes(edit(&good, |m| {
-            m.insert("extra".into(), true.into());
-        }))),
-        ("missing ciphertext", Bytes(edit(&good, |m| {
-            m.remove("ciphertext");
-        }))),
-        ("unknown algorithm", Bytes(edit(&good, |m| {
-            m["alg"] = "A128GCM".into();
-        }))),
-        ("unknown kdf", Bytes(edit(&good, |m| {
-            m["kdf"] = json!({"name": "scrypt"});
-        }))),
-        ("absurd argon2 parameters", Bytes(edit(&good, |m| {
-            m["kdf"] = json!({"name": "argon2id", "m_kib": 4_294_967_295_u64, "t": 1, "p": 1});
-        }))),
+        (
+            "padded base64 ciphertext",
+            Bytes(edit(&good, |m| {
+                let ct = format!("{}=", m["ciphertext"].as_str().unwrap());
+                m["ciphertext"] = ct.into();
+            })),
+        ),
+        (
+            "invalid base64 nonce",
+            Bytes(edit(&good, |m| {
+                m["nonce"] = "!!!!!!!!!!!!!!!!".into();
+            })),
+        ),
+        (
+            "nonce of 8 bytes",
+            Bytes(edit(&good, |m| {
+                m["nonce"] = STANDARD_NO_PAD.encode([1u8; 8]).into();
+            })),
+        ),
+        (
+            "salt of 4 bytes",
+            Bytes(edit(&good, |m| {
+                m["salt"] = STANDARD_NO_PAD.encode([1u8; 4]).into();
+            })),
+        ),
+        (
+            "version 0",
+            Bytes(edit(&good, |m| {
+                m["version"] = 0.into();
+            })),
+        ),
+        (
+            "version 3",
+            Bytes(edit(&good, |m| {
+                m["version"] = 3.into();
+            })),
+        ),
+        (
+            "huge version",
+            Bytes(
+                text.replacen("\"version\":2", "\"version\":18446744073709551616", 1)
+                    .into_bytes(),
+            ),
+        ),
+        (
+            "version as a string",
+            Bytes(edit(&good, |m| {
+                m["version"] = "2".into();
+            })),
+        ),
+        (
+            "duplicate version field",
+            Bytes(
+                text.replacen("\"version\":2", "\"version\":2,\"version\":2", 1)
+                    .into_bytes(),
+            ),
+        ),
+        (
+            "unknown field",
+            Bytes(edit(&good, |m| {
+                m.insert("extra".into(), true.into());
+            })),
+        ),
+        (
+            "missing ciphertext",
+            Bytes(edit(&good, |m| {
+                m.remove("ciphertext");
+            })),
+        ),
+        (
+            "unknown algorithm",
+            Bytes(edit(&good, |m| {
+                m["alg"] = "A128GCM".into();
+            })),
+        ),
+        (
+            "unknown kdf",
+            Bytes(edit(&good, |m| {
+                m["kdf"] = json!({"name": "scrypt"});
+            })),
+        ),
+        (
+            "absurd argon2 parameters",
+            Bytes(edit(&good, |m| {
+                m["kdf"] = json!({"name": "argon2id", "m_kib": 4_294_967_295_u64, "t": 1, "p": 1});
+            })),
+        ),
         ("bit flip in salt", Bytes(flip(&good, "salt", false))),
         ("bit flip in nonce", Bytes(flip(&good, "nonce", false))),
-        ("bit flip in ciphertext", Bytes(flip(&good, "ciphertext", false))),
+        (
+            "bit flip in ciphertext",
+            Bytes(flip(&good, "ciphertext", false)),
+        ),
         ("bit flip in tag", Bytes(flip(&good, "ciphertext", true))),
-        ("other key id", Bytes(edit(&good, |m| {
-            m["kid"] = "0123456789abcdef".into();
-        }))),
-        ("ciphertext shorter than a tag", Bytes(edit(&good, |m| {
-            m["ciphertext"] = STANDARD_NO_PAD.encode([0u8; 5]).into();
-        }))),
-        ("v2 sealed without the file context", Bytes(v2_without_context)),
+        (
+            "other key id",
+            Bytes(edit(&good, |m| {
+                m["kid"] = "0123456789abcdef".into();
+            })),
+        ),
+        (
+            "ciphertext shorter than a tag",
+            Bytes(edit(&good, |m| {
+                m["ciphertext"] = STANDARD_NO_PAD.encode([0u8; 5]).into();
+            })),
+        ),
+        (
+            "v2 sealed without the file context",
+            Bytes(v2_without_context),
+        ),
         ("plaintext not JSON", Bytes(sealed_v2(b"hello"))),
-        ("plaintext deeply nested", Bytes(sealed_v2(nested_plain.as_bytes()))),
-        ("plaintext with duplicate entry keys", Bytes(sealed_v2(&plain_doc(
-            r#"{"k":{"token":{"access_token":"a"},"revision":1},"k":{"token":{"access_token":"b"},"revision":2}}"#,
-        )))),
-        ("plaintext with unknown schema", Bytes(sealed_v2(br#"{"schema":"x/9","revision":1,"entries":{}}"#))),
-        ("plaintext in the v1 shape inside v2", Bytes(sealed_v2(br#"{"k":{"token":{"access_token":"a"}}}"#))),
-        ("plaintext entry not an object", Bytes(sealed_v2(&plain_doc(r#"{"k":7}"#)))),
-        ("plaintext store revision below an entry's", Bytes(sealed_v2(&plain_doc(
-            r#"{"k":{"token":{"access_token":"a"},"revision":9}}"#,
-        )))),
+        (
+            "plaintext deeply nested",
+            Bytes(sealed_v2(nested_plain.as_bytes())),
+        ),
+        (
+            "plaintext with duplicate entry keys",
+            Bytes(sealed_v2(&plain_doc(
+                r#"{"k":{"token":{"access_token":"a"},"revision":1},"k":{"token":{"access_token":"b"},"revision":2}}"#,
+            ))),
+        ),
+        (
+            "plaintext with unknown schema",
+            Bytes(sealed_v2(br#"{"schema":"x/9","revision":1,"entries":{}}"#)),
+        ),
+        (
+            "plaintext in the v1 shape inside v2",
+            Bytes(sealed_v2(br#"{"k":{"token":{"access_token":"a"}}}"#)),
+        ),
+        (
+            "plaintext entry not an object",
+            Bytes(sealed_v2(&plain_doc(r#"{"k":7}"#))),
+        ),
+        (
+            "plaintext store revision below an entry's",
+            Bytes(sealed_v2(&plain_doc(
+                r#"{"k":{"token":{"access_token":"a"},"revision":9}}"#,
+            ))),
+        ),
         ("v1 with the wrong key", Bytes(v1_other_key)),
         ("v1 with padded base64", Bytes(v1_padded)),
         ("100 MB of garbage", Bytes(huge)),
@@ -196,7 +276,11 @@ fn fingerprint(path: &Path) -> (Vec<u8>, String, u64) {
     let ft = meta.file_type();
     if ft.is_symlink() {
         let target = fs::read_link(path).unwrap();
-        (Vec::new(), format!("symlink {}", target.display()), meta.ino())
+        (
+            Vec::new(),
+            format!("symlink {}", target.display()),
+            meta.ino(),
+        )
     } else if ft.is_dir() {
         (Vec::new(), "dir".into(), meta.ino())
     } else {
@@ -234,8 +318,14 @@ async fn every_bad_file_gives_a_typed_error_and_stays_unchanged() {
         let results = [
             ("get", store.get(&key).await.err()),
             ("list", store.list("").await.err()),
-            ("put", store.put_token(&key, &TokenSet::new("new")).await.err()),
-            ("delete", store.delete(&key, DeleteOptions::new()).await.err()),
+            (
+                "put",
+                store.put_token(&key, &TokenSet::new("new")).await.err(),
+            ),
+            (
+                "delete",
+                store.delete(&key, DeleteOptions::new()).await.err(),
+            ),
         ];
         for (op, err) in results {
             let Some(err) = err else {
@@ -257,7 +347,9 @@ async fn every_bad_file_gives_a_typed_error_and_stays_unchanged() {
         }
         let st = store.status().await.unwrap();
         assert!(
-            st.problems.iter().any(|p| matches!(p, Problem::Unreadable(_))),
+            st.problems
+                .iter()
+                .any(|p| matches!(p, Problem::Unreadable(_))),
             "{name}: {:?}",
             st.problems
         );
@@ -298,9 +390,18 @@ async fn a_deeply_nested_token_is_an_error_for_its_key_only() {
     );
     fs::write(&path, sealed_v2(plain.as_bytes())).unwrap();
     let store = FileBackend::open(&path, ring()).unwrap();
-    let e = store.get(&EntryKey::new("deep").unwrap()).await.unwrap_err();
+    let e = store
+        .get(&EntryKey::new("deep").unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::InvalidTokenSet { .. }), "{e:?}");
-    assert!(store.get(&EntryKey::new("ok").unwrap()).await.unwrap().is_some());
+    assert!(
+        store
+            .get(&EntryKey::new("ok").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Kept verbatim through a write of another key.
     store
         .put_token(&EntryKey::new("new").unwrap(), &TokenSet::new("n"))

@@ -1,5 +1,5 @@
 //! Tests where processes are the point: many writers at once, writers killed at random
-//! moments, and writers whose writes fail (RLIMIT_FSIZE).
+//! moments, and writers whose writes fail (`RLIMIT_FSIZE`).
 //!
 //! This is a test binary without libtest (`harness = false`) that is also its own child
 //! process: run with `child <mode> …` it acts as one writer, printing `ACK <n>` after each put
@@ -37,12 +37,18 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// A token of about `size` bytes, like a JWT access token with a refresh token.
 fn token(label: &str, size: usize) -> TokenSet {
-    TokenSet::new(format!("{label}.{}", "x".repeat(size.saturating_sub(label.len()))))
-        .with_refresh_token(format!("rt-{label}"))
+    TokenSet::new(format!(
+        "{label}.{}",
+        "x".repeat(size.saturating_sub(label.len()))
+    ))
+    .with_refresh_token(format!("rt-{label}"))
 }
 
 fn counter_of(t: &TokenSet) -> u64 {
-    t.extra.get("n").and_then(serde_json::Value::as_u64).unwrap_or(0)
+    t.extra
+        .get("n")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,7 +275,10 @@ fn killed_writers_lose_nothing_acknowledged() {
         "    {ROUNDS} kills, {total_acked} acknowledged puts checked, \
          {rounds_with_temp} kills left a temporary file behind"
     );
-    assert!(total_acked >= ROUNDS / 2, "the children should get puts done");
+    assert!(
+        total_acked >= ROUNDS / 2,
+        "the children should get puts done"
+    );
 }
 
 fn failing_writes_are_typed_and_keep_the_old_content() {
@@ -290,7 +299,11 @@ fn failing_writes_are_typed_and_keep_the_old_content() {
         .unwrap();
     let (acked, last) = acks(child.stdout.take().unwrap());
     assert!(child.wait().unwrap().success());
-    assert_eq!(last.as_deref(), Some("ERR Io FileTooLarge"), "after {acked:?}");
+    assert_eq!(
+        last.as_deref(),
+        Some("ERR Io FileTooLarge"),
+        "after {acked:?}"
+    );
     assert!(!acked.is_empty(), "some puts fit under the limit");
     let size = std::fs::metadata(&path).unwrap().len();
     assert!(size <= 64 * 512, "{size}");
@@ -301,9 +314,18 @@ fn failing_writes_are_typed_and_keep_the_old_content() {
             assert!(fresh.get(&key(&format!("f-{i}"))).await.unwrap().is_some());
         }
         let next = acked.last().unwrap() + 1;
-        assert!(fresh.get(&key(&format!("f-{next}"))).await.unwrap().is_none());
+        assert!(
+            fresh
+                .get(&key(&format!("f-{next}")))
+                .await
+                .unwrap()
+                .is_none()
+        );
     });
-    assert!(temp_files(dir.path()).is_empty(), "the failed write's temp file was removed");
+    assert!(
+        temp_files(dir.path()).is_empty(),
+        "the failed write's temp file was removed"
+    );
 }
 
 fn main() {
@@ -313,9 +335,18 @@ fn main() {
     }
     let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let scenarios: [(&str, fn()); 4] = [
-        ("eight_processes_put_distinct_keys", eight_processes_put_distinct_keys),
-        ("eight_processes_increment_one_counter", eight_processes_increment_one_counter),
-        ("killed_writers_lose_nothing_acknowledged", killed_writers_lose_nothing_acknowledged),
+        (
+            "eight_processes_put_distinct_keys",
+            eight_processes_put_distinct_keys,
+        ),
+        (
+            "eight_processes_increment_one_counter",
+            eight_processes_increment_one_counter,
+        ),
+        (
+            "killed_writers_lose_nothing_acknowledged",
+            killed_writers_lose_nothing_acknowledged,
+        ),
         (
             "failing_writes_are_typed_and_keep_the_old_content",
             failing_writes_are_typed_and_keep_the_old_content,
