@@ -11,8 +11,12 @@
 //!
 //! A [`KeyRing`] holds a primary key, used to seal, and any number of older keys, tried when
 //! opening. Opening with an older key succeeds and tells the caller so, so the data can be sealed
-//! again with the primary (rotation). The ring caches derived keys, so opening and sealing the
-//! same file again does not run Argon2 again.
+//! again with the primary (rotation). The ring caches derived keys (the last 16), so opening and
+//! sealing the same file again does not run Argon2 again.
+//!
+//! Argon2 runs once per envelope salt. That suits a passphrase protecting a file (one salt,
+//! kept across rewrites), not per-entry sealing in a database where every row has its own
+//! salt: use a [`SecretKey`] there, for which deriving a key is a cheap HKDF.
 //!
 //! Every secret here is zeroized when dropped and printed as `******` (or not at all) by `Debug`.
 //!

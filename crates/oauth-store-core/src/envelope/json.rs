@@ -9,6 +9,9 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+/// The most members an object may have and still be kept (an envelope has at most 7).
+pub(crate) const MAX_MEMBERS: usize = 32;
+
 /// A parsed JSON value, reduced to what an envelope can contain.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Value {
@@ -18,6 +21,9 @@ pub(crate) enum Value {
     UInt(u64),
     /// An object's members in document order, duplicates kept.
     Obj(Vec<(String, Value)>),
+    /// An object with more than [`MAX_MEMBERS`] members: its content is skipped, not kept, so
+    /// a crafted object cannot make the parser allocate many times the input's size.
+    LargeObj,
     /// Any other value, by kind: `"a negative integer"`, `"a number with a fraction"`,
     /// `"a boolean"`, `"null"`, `"an array"`.
     Other(&'static str),
@@ -29,7 +35,7 @@ impl Value {
         match self {
             Self::Str(_) => "a string",
             Self::UInt(_) => "an integer",
-            Self::Obj(_) => "an object",
+            Self::Obj(_) | Self::LargeObj => "an object",
             Self::Other(kind) => kind,
         }
     }
@@ -89,8 +95,15 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut members = Vec::new();
-        while let Some((name, value)) = map.next_entry::<String, Value>()? {
-            members.push((name, value));
+        while let Some(name) = map.next_key::<String>()? {
+            if members.len() == MAX_MEMBERS {
+                // Too many: drop what was kept and skip the rest without keeping it.
+                drop(members);
+                map.next_value::<IgnoredAny>()?;
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                return Ok(Value::LargeObj);
+            }
+            members.push((name, map.next_value::<Value>()?));
         }
         Ok(Value::Obj(members))
     }
@@ -121,6 +134,24 @@ mod tests {
                 ("g".into(), Value::Other("a boolean")),
             ])
         );
+    }
+
+    #[test]
+    fn large_objects_are_not_kept() {
+        let members = |n: usize| {
+            let fields: Vec<String> = (0..n)
+                .map(|i| format!("\"m{i}\":{{\"x\":[{i}]}}"))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        };
+        let kept: Value = serde_json::from_str(&members(MAX_MEMBERS)).unwrap();
+        assert!(matches!(kept, Value::Obj(m) if m.len() == MAX_MEMBERS));
+        let skipped: Value = serde_json::from_str(&members(MAX_MEMBERS + 1)).unwrap();
+        assert_eq!(skipped, Value::LargeObj);
+        assert_eq!(skipped.kind(), "an object");
+        // Skipped content must still be valid JSON.
+        let broken = members(MAX_MEMBERS + 5).replace("\"m35\":{", "\"m35\":{,");
+        assert!(serde_json::from_str::<Value>(&broken).is_err());
     }
 
     #[test]

@@ -13,8 +13,9 @@
 //!
 //! [`seal`] encrypts with the ring's primary key; [`open`] finds the right key (by key id for
 //! v2; by trying each key for v1) and reports whether it was the primary, so callers can seal
-//! again after a key rotation. Every malformed input gives a typed [`Error`]: never a panic, and
-//! no allocation larger than the input (which is bounded by [`OpenOptions::max_len`]).
+//! again after a key rotation. Every malformed input gives a typed [`Error`], never a panic;
+//! input is bounded by [`OpenOptions::max_len`] before it is parsed, the parser holds little
+//! more than the input's size, and the Argon2 cost a file may ask for is bounded.
 //!
 //! # Example
 //!
@@ -92,6 +93,13 @@ pub enum FormatError {
     /// The data is not JSON (a syntax error, or trailing data after the document).
     #[error("not a JSON envelope: {0}")]
     NotJson(String),
+    /// An object has more members than any envelope has (more than 32); its content was
+    /// skipped unread.
+    #[error("too many members{} (an envelope has at most 7)", in_field(.field))]
+    TooManyMembers {
+        /// Which object (empty for the document itself, `kdf` for the KDF object).
+        field: String,
+    },
     /// The data is JSON but not an object (or the `kdf` member is not an object).
     #[error("expected a JSON object{}, found {found}", in_field(.field))]
     NotAnObject {
@@ -519,7 +527,12 @@ pub fn open(ring: &KeyRing, sealed: &[u8], options: &OpenOptions<'_>) -> Result<
             };
             let aad = v2_aad(&header, options.context);
             let mut identified = false;
-            for index in 0..ring.len() {
+            for (index, material) in ring.keys().iter().enumerate() {
+                // A secret's key id needs no derivation: skip the others before deriving, so
+                // they neither cost time nor push useful keys out of the cache.
+                if material.key_id().is_some_and(|id| id != key_id) {
+                    continue;
+                }
                 let Some(key) = derive(ring, index, derivation)? else {
                     continue;
                 };
@@ -652,13 +665,13 @@ struct Members {
 impl Members {
     /// Rejects duplicate names (whatever the names).
     fn new(prefix: &'static str, members: Vec<(String, Value)>) -> Result<Self, FormatError> {
-        for (i, (name, _)) in members.iter().enumerate() {
-            if members[..i].iter().any(|(seen, _)| seen == name) {
-                return Err(FormatError::DuplicateField(format!(
-                    "{prefix}{}",
-                    quote(name)
-                )));
-            }
+        // A set, not pairwise comparison: a crafted object may have millions of members.
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        if let Some((name, _)) = members.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+            return Err(FormatError::DuplicateField(format!(
+                "{prefix}{}",
+                quote(name)
+            )));
         }
         Ok(Self { prefix, members })
     }
@@ -685,7 +698,7 @@ impl Members {
             .iter()
             .position(|(n, _)| n == name)
             .ok_or_else(|| FormatError::MissingField(format!("{}{name}", self.prefix)))?;
-        Ok(self.members.swap_remove(at).1)
+        Ok(self.members.remove(at).1)
     }
 
     fn string(&mut self, name: &'static str) -> Result<String, FormatError> {
@@ -740,17 +753,25 @@ struct Parsed {
 /// Parses and validates an envelope's JSON, without touching any key.
 ///
 /// Checks run in this order, and the first failure is reported: JSON syntax; the document is
-/// an object; no duplicate field; `version` present, an integer, 1 or 2; no field unknown to
+/// an object of at most 32 members; no duplicate field; `version` present, an integer, 1 or 2; no field unknown to
 /// that version; then each field in the order of [`V1_FIELDS`] / [`V2_FIELDS`].
 fn parse(sealed: &[u8]) -> Result<Parsed, FormatError> {
     // serde_json's messages name line and column, never the content.
     let document: Value =
         serde_json::from_slice(sealed).map_err(|e| FormatError::NotJson(e.to_string()))?;
-    let Value::Obj(members) = document else {
-        return Err(FormatError::NotAnObject {
-            field: String::new(),
-            found: document.kind(),
-        });
+    let members = match document {
+        Value::Obj(members) => members,
+        Value::LargeObj => {
+            return Err(FormatError::TooManyMembers {
+                field: String::new(),
+            });
+        }
+        other => {
+            return Err(FormatError::NotAnObject {
+                field: String::new(),
+                found: other.kind(),
+            });
+        }
     };
     let mut fields = Members::new("", members)?;
     let version = match fields.uint("version")? {
@@ -821,11 +842,19 @@ fn ciphertext(fields: &mut Members) -> Result<Vec<u8>, FormatError> {
 }
 
 fn kdf(value: Value) -> Result<Kdf, FormatError> {
-    let Value::Obj(members) = value else {
-        return Err(FormatError::NotAnObject {
-            field: "kdf".into(),
-            found: value.kind(),
-        });
+    let members = match value {
+        Value::Obj(members) => members,
+        Value::LargeObj => {
+            return Err(FormatError::TooManyMembers {
+                field: "kdf".into(),
+            });
+        }
+        other => {
+            return Err(FormatError::NotAnObject {
+                field: "kdf".into(),
+                found: other.kind(),
+            });
+        }
     };
     let mut fields = Members::new("kdf.", members)?;
     let name = fields.string("name")?;

@@ -861,3 +861,61 @@ fn hex_of(text: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[test]
+fn huge_objects_are_refused_without_being_kept() {
+    // 200 000 members: neither kept in memory nor compared pairwise.
+    let ring = KeyRing::new(secret("k"));
+    let mut doc = String::from("{");
+    for i in 0..200_000 {
+        doc.push_str("\"f");
+        doc.push_str(&i.to_string());
+        doc.push_str("\":0,");
+    }
+    doc.push_str("\"version\":2}");
+    assert_eq!(
+        corrupt(&ring, doc.as_bytes()),
+        FormatError::TooManyMembers {
+            field: String::new()
+        }
+    );
+    // Up to 32 members are read, so unknown ones are named.
+    let mut doc = String::from("{\"version\":2");
+    for i in 0..31 {
+        doc.push_str(",\"f");
+        doc.push_str(&i.to_string());
+        doc.push_str("\":0");
+    }
+    doc.push('}');
+    assert_eq!(
+        corrupt(&ring, doc.as_bytes()),
+        FormatError::UnknownField("f0".into())
+    );
+    let sealed = seal(&ring, b"x", &SealOptions::v2()).unwrap();
+    let big_kdf = edit(&sealed, |m| {
+        m["kdf"] = (0..40)
+            .map(|i| (format!("k{i}"), serde_json::Value::from(i)))
+            .collect();
+    });
+    assert_eq!(
+        corrupt(&ring, &big_kdf),
+        FormatError::TooManyMembers {
+            field: "kdf".into()
+        }
+    );
+}
+
+#[test]
+fn opening_derives_only_the_matching_secret() {
+    let mut ring = KeyRing::new(secret("primary"));
+    for i in 0..20 {
+        ring = ring.with_previous(secret(&format!("older {i}")));
+    }
+    let sealed = seal(&ring, b"x", &SealOptions::v2()).unwrap();
+    assert_eq!(ring.cached(), 1);
+    open(&ring, &sealed, &at("f")).unwrap();
+    assert_eq!(ring.cached(), 1, "the 20 other secrets were not derived");
+    let older = seal(&KeyRing::new(secret("older 19")), b"y", &SealOptions::v2()).unwrap();
+    assert!(!open(&ring, &older, &at("f")).unwrap().by_primary);
+    assert_eq!(ring.cached(), 2);
+}

@@ -8,13 +8,15 @@ which shares nothing with the Rust implementation but the format document.
 Usage (from this directory or anywhere):
 
     pip install cryptography argon2-cffi
-    python3 generate.py            # verify every vector (Python- and Rust-written)
-    python3 generate.py --write    # rewrite the Python-written vectors, then verify all
+    python3 generate.py [--check]         # verify every vector (Python- and Rust-written)
+    python3 generate.py --write           # write missing Python vectors, then verify all
+    python3 generate.py --write --fresh   # rewrite every Python vector, then verify all
 
 The Rust-written vectors are rewritten by
 `OAUTH_STORE_WRITE_VECTORS=1 cargo test -p oauth-store-core --test envelope_vectors`.
 Rewriting picks fresh random salts and nonces, so rewritten files differ from the committed
-ones while decrypting to the same plaintexts.
+ones while decrypting to the same plaintexts; the known answers (fixed salt and nonce) do not
+change.
 """
 
 import base64
@@ -182,6 +184,24 @@ def derive_bad(name, source):
         return text.replace('"ciphertext":', '"ciphertext":"AAAAAAAAAAAAAAAAAAAAAA","ciphertext":', 1).encode()
     if name == "v2-argon2-huge-memory.python.json":
         return text.replace('"m_kib":64', '"m_kib":4194304', 1).encode()
+    if name == "v2-truncated.python.json":
+        return source[: len(source) // 2]
+    if name == "v2-unknown-field.python.json":
+        return text.replace('"nonce":', '"iv":"AAAAAAAAAAAAAAAA","nonce":', 1).encode()
+    if name == "v2-unknown-alg.python.json":
+        return text.replace('"alg":"A256GCM"', '"alg":"A128GCM"', 1).encode()
+    if name == "v2-unknown-kdf.python.json":
+        return text.replace('{"name":"hkdf-sha256"}', '{"name":"scrypt"}', 1).encode()
+    if name == "v2-uppercase-kid.python.json":
+        return text.replace(doc["kid"], doc["kid"].upper(), 1).encode()
+    if name == "v2-short-nonce.python.json":
+        return text.replace(doc["nonce"], b64encode(bytes(8)), 1).encode()
+    if name == "v2-long-salt.python.json":
+        return text.replace(doc["salt"], b64encode(bytes(17)), 1).encode()
+    if name == "v2-short-ciphertext.python.json":
+        return text.replace(doc["ciphertext"], b64encode(bytes(15)), 1).encode()
+    if name == "v2-changed-argon2-passes.python.json":
+        return text.replace('"t":1', '"t":2', 1).encode()
     raise SystemExit(f"no rule to derive {name}")
 
 
@@ -195,9 +215,13 @@ def known_answer(case):
     return seal_v2(case["key"], plaintext, case["context_utf8"].encode("utf-8"), salt, nonce)
 
 
-def write(manifest):
+def write(manifest, fresh):
+    """Writes the Python vectors that do not exist yet (all of them if `fresh`)."""
     good = [v for v in manifest["vectors"] if v["writer"] == "python" and "expect_error" not in v]
     bad = [v for v in manifest["vectors"] if v["writer"] == "python" and "derived_from" in v]
+    if not fresh:
+        good = [v for v in good if not (HERE / v["file"]).exists()]
+        bad = [v for v in bad if not (HERE / v["file"]).exists()]
     for v in good:
         plaintext = v["plaintext_utf8"].encode("utf-8")
         if v["version"] == 1:
@@ -250,6 +274,8 @@ def open_envelope(sealed, key, context):
         raise EnvelopeError("NotJson", str(e)) from e
     if not isinstance(doc, dict):
         raise EnvelopeError("NotAnObject")
+    if len(doc) > 32:
+        raise EnvelopeError("TooManyMembers")
     version = integer(doc, "version")
     if version not in (1, 2):
         raise EnvelopeError("UnknownVersion", str(version))
@@ -279,6 +305,8 @@ def open_envelope(sealed, key, context):
     kdf = field(doc, "kdf")
     if not isinstance(kdf, dict):
         raise EnvelopeError("NotAnObject", "kdf")
+    if len(kdf) > 32:
+        raise EnvelopeError("TooManyMembers", "kdf")
     name = field(kdf, "name")
     if name == "hkdf-sha256":
         kdf_fields = ["name"]
@@ -362,9 +390,13 @@ def verify(manifest):
 
 
 def main():
+    args = sys.argv[1:]
+    unknown = [a for a in args if a not in ("--check", "--write", "--fresh")]
+    if unknown or ("--check" in args and "--write" in args) or ("--fresh" in args and "--write" not in args):
+        raise SystemExit(f"usage: generate.py [--check | --write [--fresh]] (got {args})")
     manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
-    if "--write" in sys.argv[1:]:
-        write(manifest)
+    if "--write" in args:
+        write(manifest, fresh="--fresh" in args)
     failures = verify(manifest)
     if failures:
         raise SystemExit(f"{failures} vector(s) failed")
