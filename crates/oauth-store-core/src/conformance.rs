@@ -161,6 +161,10 @@ impl Config {
 ///
 /// Checks that need a capability the backend does not report instead check that the backend
 /// refuses those operations with [`Error::Unsupported`].
+///
+/// Not included, because they need more than one `&DynBackend`: [`isolation`] (two stores)
+/// and [`concurrent_conditional_increments_spawned`] (an `Arc`, for writers on their own
+/// tasks); backends that can be shared should run both as well.
 pub async fn run_all(backend: &DynBackend, config: &Config) {
     round_trip(backend, config).await;
     overwrite_as_refresh(backend, config).await;
@@ -217,6 +221,24 @@ impl<'a> Ctx<'a> {
                 "the configured key prefix makes an invalid key ({e}); use a shorter prefix \
                  without control characters"
             )),
+        }
+    }
+
+    /// The time as the backend should see it: the configured clock, else the system's.
+    fn now(&self) -> SystemTime {
+        match &self.config.clock {
+            Some(c) => c.now(),
+            None => SystemTime::now(),
+        }
+    }
+
+    /// How far a time the backend reports may be off ours: a second of rounding with a manual
+    /// clock, a minute of clock skew for a service with its own clock.
+    fn slack(&self) -> Duration {
+        if self.config.clock.is_some() {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(60)
         }
     }
 
@@ -451,7 +473,8 @@ async fn join_all<'a, T: Send + 'a>(futures: Vec<BoxFuture<'a, T>>) -> Vec<T> {
 // ---------------------------------------------------------------------------------------------
 
 /// A full token set (every known field, metadata, an unknown field) and a minimal one read
-/// back exactly as written, with the revision the write returned and no expiry.
+/// back exactly as written, with the revision the write returned, no expiry, and (where the
+/// backend reports one) the time of the write as its update time.
 pub async fn round_trip(backend: &DynBackend, config: &Config) {
     let ctx = Ctx::new(backend, config, "round_trip");
     let full = ctx.key("full");
@@ -459,12 +482,23 @@ pub async fn round_trip(backend: &DynBackend, config: &Config) {
     ctx.clear(&[&full, &minimal]).await;
 
     let token = full_token("round-trip");
+    let before = ctx.now();
     let rev = ctx.put(&full, &token, PutOptions::new()).await;
+    let after = ctx.now();
     let entry = ctx.must_get(&full, "after put").await;
     ctx.expect_token(&entry.token, &token, "get after put");
     ctx.expect_revision(&entry, &rev, "get after put");
     if entry.meta.expires_at.is_some() {
         ctx.fail("an entry written without TTL reports an expiry");
+    }
+    if let Some(updated) = entry.meta.updated_at {
+        let earliest = before.checked_sub(ctx.slack()).unwrap_or(before);
+        if updated < earliest || updated > after + ctx.slack() {
+            ctx.fail(format!(
+                "the reported update time {updated:?} is not the time of the write \
+                 ({before:?} to {after:?})"
+            ));
+        }
     }
 
     let small = TokenSet::new("at-minimal-secret");
@@ -847,11 +881,7 @@ pub async fn ttl_expiry(backend: &DynBackend, config: &Config) {
     let short_token = full_token("ttl-short");
     let kept_token = full_token("ttl-kept");
 
-    let now = || match &config.clock {
-        Some(c) => c.now(),
-        None => SystemTime::now(),
-    };
-    let before = now();
+    let before = ctx.now();
     let short_rev = ctx
         .put(&short, &short_token, PutOptions::new().with_ttl(ttl))
         .await;
@@ -863,15 +893,9 @@ pub async fn ttl_expiry(backend: &DynBackend, config: &Config) {
     let Some(expires_at) = entry.meta.expires_at else {
         ctx.fail("an entry written with a TTL reports no expiry");
     };
-    // With a manual clock the expiry is exact (within a second of rounding); a service with
-    // its own clock gets a minute of slack.
-    let slack = if config.clock.is_some() {
-        Duration::from_secs(1)
-    } else {
-        Duration::from_secs(60)
-    };
+    let slack = ctx.slack();
     let earliest = (before + ttl).checked_sub(slack).unwrap_or(before);
-    let latest = now() + ttl + slack;
+    let latest = ctx.now() + ttl + slack;
     if expires_at < earliest || expires_at > latest {
         ctx.fail(format!(
             "the reported expiry {expires_at:?} is not about {ttl:?} after the write ({before:?})"
@@ -894,8 +918,13 @@ pub async fn ttl_expiry(backend: &DynBackend, config: &Config) {
     }
 
     if ctx.get(&short).await.is_some() {
+        let hint = if config.clock.is_some() {
+            " (the backend must run on the ManualClock given to Config::with_clock)"
+        } else {
+            ""
+        };
         ctx.fail(format!(
-            "get returned an entry {wait:?} after it was written with a TTL of {ttl:?}"
+            "get returned an entry {wait:?} after it was written with a TTL of {ttl:?}{hint}"
         ));
     }
     if ctx.caps.list {

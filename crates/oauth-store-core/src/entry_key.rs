@@ -155,7 +155,6 @@ impl<'de> serde::Deserialize<'de> for EntryKey {
 
 /// Checks a namespace name: the rules of an entry key, plus no `separator` inside it, so that
 /// two sibling namespaces can never produce the same stored key.
-#[allow(dead_code)] // used by the namespace layer
 pub(crate) fn validate_namespace(name: &str, separator: char) -> Result<(), KeyError> {
     validate(name)?;
     if let Some(at) = name.find(separator) {
