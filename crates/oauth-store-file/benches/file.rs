@@ -367,3 +367,37 @@ mod delete {
         bencher.bench_local(|| floor_write(dir.path(), &path, &bytes));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// reference: what the file backend's get is made of, to read the numbers above
+
+#[divan::bench_group(sample_count = 20, max_time = 2)]
+mod reference {
+    use super::*;
+
+    /// One round trip to tokio's blocking pool from a current-thread runtime, doing nothing:
+    /// the fixed cost every file operation pays to keep file I/O off the executor.
+    #[divan::bench]
+    fn spawn_blocking_round_trip(bencher: Bencher<'_, '_>) {
+        let rt = runtime();
+        let round_trip =
+            || rt.block_on(async { tokio::task::spawn_blocking(|| ()).await.unwrap() });
+        round_trip();
+        bencher.bench_local(round_trip);
+    }
+
+    /// The `lstat` that revalidates the cache on every read.
+    #[divan::bench]
+    fn lstat(bencher: Bencher<'_, '_>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, path) = file_store(dir.path(), 1);
+        bencher.bench_local(|| fs::symlink_metadata(&path).unwrap());
+    }
+
+    /// Parsing one stored token set, as a cached get does.
+    #[divan::bench]
+    fn parse_one_token_set(bencher: Bencher<'_, '_>) {
+        let json = serde_json::to_string(&token(7)).unwrap();
+        bencher.bench_local(|| serde_json::from_str::<TokenSet>(&json).unwrap());
+    }
+}
