@@ -167,6 +167,18 @@ async fn v1_files_written_here_open_with_the_v1_algorithm() {
         .await
         .unwrap();
     let plain = v1_decrypt(&fs::read(&path).unwrap());
+    // harn-vm 0.8 reads the plaintext into exactly these types: our extra fields are ignored.
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct HarnStoredEntry {
+        token: Value,
+        #[serde(default)]
+        ttl_seconds: Option<i64>,
+    }
+    let harn: std::collections::BTreeMap<String, HarnStoredEntry> =
+        serde_json::from_value(plain.clone()).unwrap();
+    assert_eq!(harn["github"].token["access_token"], "at-1");
+    assert_eq!(harn["github"].ttl_seconds, Some(90));
     let e = &plain["github"];
     assert_eq!(e["token"]["access_token"], "at-1");
     assert_eq!(e["token"]["refresh_token"], "rt-1");
