@@ -91,6 +91,14 @@ fn v1_encrypt(plaintext: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The entry type harn-vm 0.8 reads a v1 plaintext into (no `deny_unknown_fields`).
+#[derive(serde::Deserialize)]
+struct HarnStoredEntry {
+    token: Value,
+    #[serde(default)]
+    ttl_seconds: Option<i64>,
+}
+
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
     fs::read_dir(dir)
         .unwrap()
@@ -167,14 +175,7 @@ async fn v1_files_written_here_open_with_the_v1_algorithm() {
         .await
         .unwrap();
     let plain = v1_decrypt(&fs::read(&path).unwrap());
-    // harn-vm 0.8 reads the plaintext into exactly these types: our extra fields are ignored.
-    #[derive(serde::Deserialize)]
-    #[allow(dead_code)]
-    struct HarnStoredEntry {
-        token: Value,
-        #[serde(default)]
-        ttl_seconds: Option<i64>,
-    }
+    // harn-vm 0.8 reads the plaintext into exactly its own types: our extra fields are ignored.
     let harn: std::collections::BTreeMap<String, HarnStoredEntry> =
         serde_json::from_value(plain.clone()).unwrap();
     assert_eq!(harn["github"].token["access_token"], "at-1");
