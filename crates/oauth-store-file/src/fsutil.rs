@@ -140,8 +140,18 @@ pub(crate) fn remove_durably(target: &Path) -> io::Result<()> {
 /// Used to move a bad store file aside.
 pub(crate) fn rename_noclobber(from: &Path, to: &Path) -> io::Result<()> {
     // A hard link fails when `to` exists, unlike rename; then the old name is removed.
-    fs::hard_link(from, to)?;
-    fs::remove_file(from)?;
+    match fs::hard_link(from, to) {
+        Ok(()) => fs::remove_file(from)?,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(e),
+        Err(_) => {
+            // A file system without hard links: check, then rename. The caller holds the
+            // store's lock, and the name is fresh, so nobody else creates it meanwhile.
+            if fs::symlink_metadata(to).is_ok() {
+                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+            }
+            fs::rename(from, to)?;
+        }
+    }
     let (dir, _) = split(from)?;
     sync_dir(dir)
 }
