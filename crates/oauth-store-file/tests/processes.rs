@@ -352,6 +352,15 @@ fn main() {
             failing_writes_are_typed_and_keep_the_old_content,
         ),
     ];
+    if args.iter().any(|a| a == "--list") {
+        // The libtest listing format, for runners such as cargo-nextest.
+        if !args.iter().any(|a| a == "--ignored") {
+            for (name, _) in scenarios {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
     let (mut passed, mut failed) = (0, 0);
     for (name, scenario) in scenarios {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
