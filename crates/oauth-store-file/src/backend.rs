@@ -622,7 +622,7 @@ impl Inner {
             return outcome.map(|(result, _)| result);
         }
         let (result, _) = outcome?;
-        fsutil::remove_stale_temp_files(&self.path).map_err(|e| self.io(e))?;
+        fsutil::remove_stale_temp_files(&self.path);
         if doc.entries.is_empty() && shape == Shape::V1 {
             // The v1 behaviour: the last delete removes the file.
             if had_file {

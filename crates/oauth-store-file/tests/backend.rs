@@ -607,14 +607,23 @@ async fn stale_temp_files_are_removed_by_the_next_write() {
     .unwrap();
     std::os::unix::fs::symlink("/etc/passwd", dir.path().join(".s.json.tmp-1-link")).unwrap();
     fs::write(dir.path().join(".other.json.tmp-1-x"), b"not ours").unwrap();
+    // A directory under a temporary name cannot be removed as a file: it must not block writes.
+    fs::create_dir(dir.path().join(".s.json.tmp-9-dir")).unwrap();
     let st = store.status().await.unwrap();
-    assert_eq!(st.stale_temp_files.len(), 2);
+    assert_eq!(st.stale_temp_files.len(), 3);
     store
         .put_token(&key("k"), &TokenSet::new("b"))
         .await
         .unwrap();
-    let left = temp_files(dir.path());
-    assert_eq!(left, vec![dir.path().join(".other.json.tmp-1-x")]);
+    let mut left = temp_files(dir.path());
+    left.sort();
+    assert_eq!(
+        left,
+        vec![
+            dir.path().join(".other.json.tmp-1-x"),
+            dir.path().join(".s.json.tmp-9-dir")
+        ]
+    );
     assert!(Path::new("/etc/passwd").exists());
 }
 
