@@ -710,7 +710,12 @@ impl Inner {
     }
 
     fn quarantine(&self) -> Result<Option<PathBuf>> {
-        fsutil::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
+        // Nothing there: nothing to move, and no directory or lock file to create for it.
+        match fs::symlink_metadata(&self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+            Ok(_) => {}
+        }
         let _lock = lock::acquire(&self.lock_path, self.lock_timeout)?;
         *self.cache() = None;
         match self.load(&self.keys(), Permissive::Leave) {
