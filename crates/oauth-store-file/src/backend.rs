@@ -5,7 +5,7 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use oauth_store_core::clock::{from_unix_millis, to_unix_millis};
@@ -515,8 +515,7 @@ impl Inner {
     }
 
     fn put(&self, key: &EntryKey, token: StoredToken, options: &PutOptions) -> Result<Revision> {
-        let now = self.clock.now();
-        self.mutate(|doc, shape| {
+        self.mutate(|doc, shape, now| {
             let current = doc
                 .entries
                 .get(key.as_str())
@@ -526,7 +525,8 @@ impl Inner {
             let expires_at_ms =
                 oauth_store_core::clock::expiry(now, options.ttl).map(to_unix_millis);
             let ttl_seconds = options.ttl.map(|t| {
-                i64::try_from(t.as_secs() + u64::from(t.subsec_nanos() > 0)).unwrap_or(i64::MAX)
+                let secs = t.as_secs().saturating_add(u64::from(t.subsec_nanos() > 0));
+                i64::try_from(secs).unwrap_or(i64::MAX)
             });
             doc.entries.insert(
                 key.as_str().to_owned(),
@@ -544,7 +544,7 @@ impl Inner {
     }
 
     fn delete(&self, key: &EntryKey, options: &DeleteOptions) -> Result<bool> {
-        self.mutate(|doc, _| {
+        self.mutate(|doc, _, _| {
             let current = doc
                 .entries
                 .get(key.as_str())
@@ -567,12 +567,17 @@ impl Inner {
     ///
     /// `f` returns its result and whether it changed the store; it must not change the store
     /// when it fails.
-    fn mutate<R>(&self, f: impl FnOnce(&mut StoreDoc, Shape) -> Result<(R, bool)>) -> Result<R> {
+    fn mutate<R>(
+        &self,
+        f: impl FnOnce(&mut StoreDoc, Shape, SystemTime) -> Result<(R, bool)>,
+    ) -> Result<R> {
         fsutil::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
         let _lock = lock::acquire(&self.lock_path, self.lock_timeout)?;
         let keys = self.keys();
         let snap = self.load(&keys, Permissive::Tighten)?;
-        let now = self.now_ms();
+        // The time of the write is taken once the lock is held.
+        let now_time = self.clock.now();
+        let now = to_unix_millis(now_time);
         let shape = self.shape();
 
         // Take the snapshot out of the cache: it is about to be replaced. Without other
@@ -604,7 +609,7 @@ impl Inner {
         doc.entries.retain(|_, e| !e.is_expired_at(now));
         let purged = before != doc.entries.len();
 
-        let outcome = f(&mut doc, shape);
+        let outcome = f(&mut doc, shape, now_time);
         let unchanged = match &outcome {
             Ok((_, changed)) => !changed && !purged,
             Err(_) => !purged,

@@ -693,3 +693,19 @@ fn a_path_without_a_file_name_is_refused() {
     let e = FileBackend::open("/", ring()).unwrap_err();
     assert!(matches!(e, Error::NotConfigured { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn the_longest_ttl_never_expires_and_does_not_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileBackend::open(dir.path().join("s.json"), ring()).unwrap();
+    store
+        .put(
+            &key("k"),
+            &TokenSet::new("a"),
+            PutOptions::new().with_ttl(Duration::MAX),
+        )
+        .await
+        .unwrap();
+    let e = store.get(&key("k")).await.unwrap().unwrap();
+    assert_eq!(e.meta.expires_at, None);
+}
