@@ -13,7 +13,7 @@
 //!   fsync + rename + directory fsync, and nothing else: no write can be faster.
 //!
 //! Run with `cargo bench -p oauth-store-file`; results are in `docs/BENCHMARKS.md`.
-#![allow(missing_docs, clippy::disallowed_methods)]
+#![allow(missing_docs, clippy::disallowed_methods, clippy::wildcard_imports)] // bench groups share the setup
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -365,5 +365,53 @@ mod delete {
             .unwrap();
         let bytes = vec![b'x'; usize::try_from(fs::metadata(&path).unwrap().len()).unwrap()];
         bencher.bench_local(|| floor_write(dir.path(), &path, &bytes));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reference: what the file backend's get is made of, to read the numbers above
+
+#[divan::bench_group(sample_count = 20, max_time = 2)]
+mod reference {
+    use super::*;
+
+    /// One round trip to tokio's blocking pool from a current-thread runtime, doing nothing:
+    /// the fixed cost every file operation pays to keep file I/O off the executor.
+    #[divan::bench]
+    fn spawn_blocking_round_trip(bencher: Bencher<'_, '_>) {
+        let rt = runtime();
+        let round_trip =
+            || rt.block_on(async { tokio::task::spawn_blocking(|| ()).await.unwrap() });
+        round_trip();
+        bencher.bench_local(round_trip);
+    }
+
+    /// The `lstat` that revalidates the cache on every read.
+    #[divan::bench]
+    fn lstat(bencher: Bencher<'_, '_>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, path) = file_store(dir.path(), 1);
+        bencher.bench_local(|| fs::symlink_metadata(&path).unwrap());
+    }
+
+    /// Sealing the plaintext of a 100-entry store (about 100 KiB) with a cached data key:
+    /// the CPU part of a put at N = 100 that the floor does not have.
+    #[divan::bench]
+    fn seal_100_entries(bencher: Bencher<'_, '_>) {
+        let entries: serde_json::Map<String, Value> = (0..100)
+            .map(|i| (key_name(i), json!({"token": token(i)})))
+            .collect();
+        let plain = serde_json::to_vec(&entries).unwrap();
+        let ring = ring();
+        let options = SealOptions::v2().context(FILE_CONTEXT);
+        seal(&ring, &plain, &options).unwrap();
+        bencher.bench_local(|| seal(&ring, &plain, &options).unwrap());
+    }
+
+    /// Parsing one stored token set, as a cached get does.
+    #[divan::bench]
+    fn parse_one_token_set(bencher: Bencher<'_, '_>) {
+        let json = serde_json::to_string(&token(7)).unwrap();
+        bencher.bench_local(|| serde_json::from_str::<TokenSet>(&json).unwrap());
     }
 }

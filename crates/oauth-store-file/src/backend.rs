@@ -5,7 +5,7 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use oauth_store_core::clock::{from_unix_millis, to_unix_millis};
@@ -99,7 +99,9 @@ struct Snapshot {
     /// `None`: there was no file.
     id: Option<FileId>,
     /// Keeps the file's inode alive (and its number unused) while this snapshot is cached.
-    _pin: Option<File>,
+    /// Never read: holding it is the point.
+    #[allow(dead_code)]
+    pin: Option<File>,
     doc: StoreDoc,
     /// The envelope header (absent for a missing or empty file).
     header: Option<Header>,
@@ -110,7 +112,7 @@ impl Snapshot {
     fn empty(id: Option<FileId>, pin: Option<File>) -> Self {
         Self {
             id,
-            _pin: pin,
+            pin,
             doc: StoreDoc::default(),
             header: None,
             by_primary: true,
@@ -292,10 +294,9 @@ impl Backend for FileBackend {
     }
 
     async fn put(&self, key: &EntryKey, token: &TokenSet, options: PutOptions) -> Result<Revision> {
-        let size = serde_json::to_vec(token).map_or(0, |v| zeroize::Zeroizing::new(v).len());
-        check_value_size(&self.capabilities(), key, size)?;
+        let token = StoredToken::new(token);
+        check_value_size(&self.capabilities(), key, token.json().len())?;
         let key = key.clone();
-        let token = token.clone();
         self.run(move |inner| inner.put(&key, token, &options))
             .await
     }
@@ -467,7 +468,7 @@ impl Inner {
             .map_err(|reason| Error::corrupt(&self.location, FormatError::Plaintext(reason)))?;
         Ok(Snapshot {
             id,
-            _pin: Some(file),
+            pin: Some(file),
             doc,
             header: Some(opened.header),
             by_primary: opened.by_primary,
@@ -513,9 +514,8 @@ impl Inner {
             .collect())
     }
 
-    fn put(&self, key: &EntryKey, token: TokenSet, options: &PutOptions) -> Result<Revision> {
-        let now = self.clock.now();
-        self.mutate(|doc, shape| {
+    fn put(&self, key: &EntryKey, token: StoredToken, options: &PutOptions) -> Result<Revision> {
+        self.mutate(|doc, shape, now| {
             let current = doc
                 .entries
                 .get(key.as_str())
@@ -525,12 +525,13 @@ impl Inner {
             let expires_at_ms =
                 oauth_store_core::clock::expiry(now, options.ttl).map(to_unix_millis);
             let ttl_seconds = options.ttl.map(|t| {
-                i64::try_from(t.as_secs() + u64::from(t.subsec_nanos() > 0)).unwrap_or(i64::MAX)
+                let secs = t.as_secs().saturating_add(u64::from(t.subsec_nanos() > 0));
+                i64::try_from(secs).unwrap_or(i64::MAX)
             });
             doc.entries.insert(
                 key.as_str().to_owned(),
                 StoredEntry {
-                    token: StoredToken::new(&token),
+                    token,
                     ttl_seconds,
                     revision,
                     revision_stored: true,
@@ -543,7 +544,7 @@ impl Inner {
     }
 
     fn delete(&self, key: &EntryKey, options: &DeleteOptions) -> Result<bool> {
-        self.mutate(|doc, _| {
+        self.mutate(|doc, _, _| {
             let current = doc
                 .entries
                 .get(key.as_str())
@@ -566,37 +567,67 @@ impl Inner {
     ///
     /// `f` returns its result and whether it changed the store; it must not change the store
     /// when it fails.
-    fn mutate<R>(&self, f: impl FnOnce(&mut StoreDoc, Shape) -> Result<(R, bool)>) -> Result<R> {
+    fn mutate<R>(
+        &self,
+        f: impl FnOnce(&mut StoreDoc, Shape, SystemTime) -> Result<(R, bool)>,
+    ) -> Result<R> {
         fsutil::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
         let _lock = lock::acquire(&self.lock_path, self.lock_timeout)?;
         let keys = self.keys();
         let snap = self.load(&keys, Permissive::Tighten)?;
-        let now = self.now_ms();
+        // The time of the write is taken once the lock is held.
+        let now_time = self.clock.now();
+        let now = to_unix_millis(now_time);
         let shape = self.shape();
 
-        // Take the snapshot out of the cache: it is about to be replaced.
+        // Take the snapshot out of the cache: it is about to be replaced. Without other
+        // holders its map is reused as it is; otherwise it is copied.
         {
             let mut cache = self.cache();
             if cache.as_ref().is_some_and(|c| Arc::ptr_eq(c, &snap)) {
                 *cache = None;
             }
         }
-        let header = snap.header.clone();
-        let by_primary = snap.by_primary;
-        let had_file = snap.id.is_some();
-        let mut doc = match Arc::try_unwrap(snap) {
-            Ok(s) => s.doc,
-            Err(shared) => shared.doc.clone(),
+        let Snapshot {
+            id,
+            pin,
+            mut doc,
+            header,
+            by_primary,
+        } = match Arc::try_unwrap(snap) {
+            Ok(s) => s,
+            Err(shared) => Snapshot {
+                id: shared.id,
+                pin: shared.pin.as_ref().and_then(|f| f.try_clone().ok()),
+                doc: shared.doc.clone(),
+                header: shared.header.clone(),
+                by_primary: shared.by_primary,
+            },
         };
+        let had_file = id.is_some();
         let before = doc.entries.len();
         doc.entries.retain(|_, e| !e.is_expired_at(now));
         let purged = before != doc.entries.len();
 
-        let (result, changed) = f(&mut doc, shape)?;
-        if !changed && !purged {
-            return Ok(result);
+        let outcome = f(&mut doc, shape, now_time);
+        let unchanged = match &outcome {
+            Ok((_, changed)) => !changed && !purged,
+            Err(_) => !purged,
+        };
+        if unchanged {
+            // Nothing to write (a lost condition, a delete of a missing key): the snapshot
+            // still describes the file, so keep it cached.
+            *self.cache() = Some(Arc::new(Snapshot {
+                id,
+                pin,
+                doc,
+                header,
+                by_primary,
+            }));
+            return outcome.map(|(result, _)| result);
         }
-        fsutil::remove_stale_temp_files(&self.path).map_err(|e| self.io(e))?;
+        let (result, _) = outcome?;
+        fsutil::remove_stale_temp_files(&self.path);
         if doc.entries.is_empty() && shape == Shape::V1 {
             // The v1 behaviour: the last delete removes the file.
             if had_file {
@@ -634,30 +665,29 @@ impl Inner {
         }
         // The header of what was just written: the reused one differs only in its nonce,
         // which sealing does not reuse; otherwise open the new envelope once to learn it.
-        let header = match reuse {
-            Some(h) => h,
-            None => {
-                let max_len = usize::try_from(self.max_file_size).unwrap_or(usize::MAX);
-                let context: &[u8] = if shape == Shape::V2 {
-                    FILE_CONTEXT
-                } else {
-                    &[]
-                };
-                envelope::open(
-                    keys,
-                    &sealed,
-                    &OpenOptions::new(&self.location)
-                        .context(context)
-                        .max_len(max_len),
-                )?
-                .header
-            }
+        let header = if let Some(h) = reuse {
+            h
+        } else {
+            let max_len = usize::try_from(self.max_file_size).unwrap_or(usize::MAX);
+            let context: &[u8] = if shape == Shape::V2 {
+                FILE_CONTEXT
+            } else {
+                &[]
+            };
+            envelope::open(
+                keys,
+                &sealed,
+                &OpenOptions::new(&self.location)
+                    .context(context)
+                    .max_len(max_len),
+            )?
+            .header
         };
         let file = fsutil::write_atomic(&self.path, &sealed).map_err(|e| self.io(e))?;
         let id = file.metadata().map(|m| FileId::of(&m)).ok();
         *self.cache() = Some(Arc::new(Snapshot {
             id,
-            _pin: Some(file),
+            pin: Some(file),
             doc,
             header: Some(header),
             by_primary: true,
@@ -685,7 +715,12 @@ impl Inner {
     }
 
     fn quarantine(&self) -> Result<Option<PathBuf>> {
-        fsutil::create_dir_all(&self.dir).map_err(|e| Error::io(self.dir.display(), e))?;
+        // Nothing there: nothing to move, and no directory or lock file to create for it.
+        match fs::symlink_metadata(&self.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+            Ok(_) => {}
+        }
         let _lock = lock::acquire(&self.lock_path, self.lock_timeout)?;
         *self.cache() = None;
         match self.load(&self.keys(), Permissive::Leave) {

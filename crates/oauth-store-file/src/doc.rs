@@ -90,6 +90,22 @@ impl StoredToken {
     }
 }
 
+impl fmt::Debug for StoredEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the token: only what may be logged.
+        f.debug_struct("StoredEntry")
+            .field(
+                "token",
+                &format_args!("<{} bytes>", self.token.json().len()),
+            )
+            .field("ttl_seconds", &self.ttl_seconds)
+            .field("revision", &self.revision)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field("updated_at_ms", &self.updated_at_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 impl StoredEntry {
     /// Whether the entry is expired at `now_ms`.
     pub(crate) fn is_expired_at(&self, now_ms: u64) -> bool {
@@ -412,7 +428,7 @@ mod tests {
     fn bad_plaintexts_are_errors() {
         let cases: &[(&[u8], Shape, &str)] = &[
             (br#"{"k":{"token":{}},"k":{"token":{}}}"#, Shape::V1, "twice"),
-            (br#"[1]"#, Shape::V1, "map of entries"),
+            (b"[1]", Shape::V1, "map of entries"),
             (br#"{"k":{"tok":{}}}"#, Shape::V1, "entry \"k\""),
             (br#"{"schema":"x","revision":1,"entries":{}}"#, Shape::V2, "unknown plaintext schema"),
             (br#"{"schema":"oauth-store-file/2","revision":1,"entries":{"a":{"token":{},"revision":9}}}"#, Shape::V2, "below"),
@@ -448,7 +464,79 @@ mod tests {
         let mut doc = StoreDoc::default();
         doc.entries
             .insert("visible-key".into(), entry("SECRET-AT", 1));
-        let dbg = format!("{doc:?}");
-        assert!(dbg.contains("visible-key") && !dbg.contains("SECRET-AT"));
+        let dbg = format!("{doc:?} {:?}", doc.entries["visible-key"]);
+        assert!(
+            dbg.contains("visible-key") && !dbg.contains("SECRET-AT"),
+            "{dbg}"
+        );
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn entry_strategy() -> impl Strategy<Value = (String, StoredEntry)> {
+            (
+                "\\PC{1,24}",
+                "\\PC{0,40}",
+                proptest::option::of(any::<i64>()),
+                1..MAX_RANDOM_REVISION,
+                proptest::option::of(any::<u64>()),
+                proptest::option::of(any::<u64>()),
+                proptest::collection::btree_map("[a-z_]{1,8}", "\\PC{0,8}", 0..3),
+            )
+                .prop_map(|(key, at, ttl, revision, exp, upd, extra)| {
+                    let mut t = TokenSet::new(at);
+                    for (k, v) in extra {
+                        t.extra.insert(format!("x_{k}"), v.into());
+                    }
+                    let e = StoredEntry {
+                        token: StoredToken::new(&t),
+                        ttl_seconds: ttl,
+                        revision,
+                        revision_stored: true,
+                        expires_at_ms: exp,
+                        updated_at_ms: upd,
+                    };
+                    (key, e)
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn serialize_then_parse_is_identity(
+                entries in proptest::collection::vec(entry_strategy(), 0..8),
+                v1 in any::<bool>(),
+            ) {
+                let mut doc = StoreDoc::default();
+                for (k, e) in entries {
+                    doc.revision = doc.revision.max(e.revision);
+                    doc.entries.insert(k, e);
+                }
+                let shape = if v1 { Shape::V1 } else { Shape::V2 };
+                let bytes = serialize(&doc, shape);
+                // Valid JSON, compact, and read back to the same store.
+                let _: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                let back = parse(&bytes, shape).unwrap();
+                prop_assert_eq!(back.entries.len(), doc.entries.len());
+                for (k, e) in &doc.entries {
+                    let b = &back.entries[k];
+                    prop_assert_eq!(b.token.json(), e.token.json());
+                    prop_assert_eq!(b.ttl_seconds, e.ttl_seconds);
+                    prop_assert_eq!(b.revision, e.revision);
+                    prop_assert_eq!(b.expires_at_ms, e.expires_at_ms);
+                    prop_assert_eq!(b.updated_at_ms, e.updated_at_ms);
+                }
+                if shape == Shape::V2 {
+                    prop_assert_eq!(back.revision, doc.revision);
+                }
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+                let _ = parse(&bytes, Shape::V1);
+                let _ = parse(&bytes, Shape::V2);
+            }
+        }
     }
 }

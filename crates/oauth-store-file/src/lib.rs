@@ -34,6 +34,11 @@
 //! runtime, current-thread included. The file layout, the plaintext schema and every policy
 //! decision are in `docs/FILE-BACKEND.md`.
 //!
+//! # Platforms
+//!
+//! Unix-like systems only, for now: file modes, inode identity and directory fsync are what
+//! the guarantees above are built on. Other targets fail to compile with a message saying so.
+//!
 //! # Errors
 //!
 //! Every method returns the core [`Error`]; this crate has no error type of its own.
@@ -62,6 +67,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
+
+#[cfg(not(unix))]
+compile_error!("oauth-store-file supports Unix-like systems only (modes, inodes, directory fsync)");
 
 mod backend;
 mod doc;

@@ -91,6 +91,14 @@ fn v1_encrypt(plaintext: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The entry type harn-vm 0.8 reads a v1 plaintext into (no `deny_unknown_fields`).
+#[derive(serde::Deserialize)]
+struct HarnStoredEntry {
+    token: Value,
+    #[serde(default)]
+    ttl_seconds: Option<i64>,
+}
+
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
     fs::read_dir(dir)
         .unwrap()
@@ -167,6 +175,11 @@ async fn v1_files_written_here_open_with_the_v1_algorithm() {
         .await
         .unwrap();
     let plain = v1_decrypt(&fs::read(&path).unwrap());
+    // harn-vm 0.8 reads the plaintext into exactly its own types: our extra fields are ignored.
+    let harn: std::collections::BTreeMap<String, HarnStoredEntry> =
+        serde_json::from_value(plain.clone()).unwrap();
+    assert_eq!(harn["github"].token["access_token"], "at-1");
+    assert_eq!(harn["github"].ttl_seconds, Some(90));
     let e = &plain["github"];
     assert_eq!(e["token"]["access_token"], "at-1");
     assert_eq!(e["token"]["refresh_token"], "rt-1");
@@ -594,14 +607,23 @@ async fn stale_temp_files_are_removed_by_the_next_write() {
     .unwrap();
     std::os::unix::fs::symlink("/etc/passwd", dir.path().join(".s.json.tmp-1-link")).unwrap();
     fs::write(dir.path().join(".other.json.tmp-1-x"), b"not ours").unwrap();
+    // A directory under a temporary name cannot be removed as a file: it must not block writes.
+    fs::create_dir(dir.path().join(".s.json.tmp-9-dir")).unwrap();
     let st = store.status().await.unwrap();
-    assert_eq!(st.stale_temp_files.len(), 2);
+    assert_eq!(st.stale_temp_files.len(), 3);
     store
         .put_token(&key("k"), &TokenSet::new("b"))
         .await
         .unwrap();
-    let left = temp_files(dir.path());
-    assert_eq!(left, vec![dir.path().join(".other.json.tmp-1-x")]);
+    let mut left = temp_files(dir.path());
+    left.sort();
+    assert_eq!(
+        left,
+        vec![
+            dir.path().join(".other.json.tmp-1-x"),
+            dir.path().join(".s.json.tmp-9-dir")
+        ]
+    );
     assert!(Path::new("/etc/passwd").exists());
 }
 
@@ -670,4 +692,20 @@ async fn conditional_delete_and_revision_checks() {
 fn a_path_without_a_file_name_is_refused() {
     let e = FileBackend::open("/", ring()).unwrap_err();
     assert!(matches!(e, Error::NotConfigured { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn the_longest_ttl_never_expires_and_does_not_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileBackend::open(dir.path().join("s.json"), ring()).unwrap();
+    store
+        .put(
+            &key("k"),
+            &TokenSet::new("a"),
+            PutOptions::new().with_ttl(Duration::MAX),
+        )
+        .await
+        .unwrap();
+    let e = store.get(&key("k")).await.unwrap().unwrap();
+    assert_eq!(e.meta.expires_at, None);
 }

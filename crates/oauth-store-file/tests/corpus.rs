@@ -75,6 +75,7 @@ fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
     out
 }
 
+#[allow(clippy::too_many_lines)] // one line per case: the list is the point
 async fn corpus() -> Vec<(&'static str, Plant)> {
     use Plant::{Bytes, DanglingSymlink, Directory, SymlinkToGoodFile};
     let good = good_file().await;

@@ -1,5 +1,5 @@
 //! Tests where processes are the point: many writers at once, writers killed at random
-//! moments, and writers whose writes fail (RLIMIT_FSIZE).
+//! moments, and writers whose writes fail (`RLIMIT_FSIZE`).
 //!
 //! This is a test binary without libtest (`harness = false`) that is also its own child
 //! process: run with `child <mode> …` it acts as one writer, printing `ACK <n>` after each put
@@ -352,6 +352,15 @@ fn main() {
             failing_writes_are_typed_and_keep_the_old_content,
         ),
     ];
+    if args.iter().any(|a| a == "--list") {
+        // The libtest listing format, for runners such as cargo-nextest.
+        if !args.iter().any(|a| a == "--ignored") {
+            for (name, _) in scenarios {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
     let (mut passed, mut failed) = (0, 0);
     for (name, scenario) in scenarios {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
