@@ -30,6 +30,13 @@
 //! - `file` (default): the encrypted file backend, `file:///absolute/path`, re-exported as
 //!   `oauth_store::file`. It needs a key ring.
 //!
+//! - `bridge`: the host bridge for embedders, `oauth_store::cloud` (`HostBridge`,
+//!   `BridgeBackend` for the `session` and `org` scopes). Built in code, not from a URL: the
+//!   host supplies the storage.
+//!
+//! - `custom`: backends built from async closures, `oauth_store::vault` (`CustomBackend`), for
+//!   plugging in your own vault without implementing [`Backend`] by hand.
+//!
 //! - `conformance`: the shared conformance suite, `oauth_store::conformance`, for proving your
 //!   own [`Backend`] implementation honours the contract.
 //!
@@ -43,6 +50,13 @@ pub use oauth_store_core::*;
 #[cfg(feature = "file")]
 #[cfg_attr(docsrs, doc(cfg(feature = "file")))]
 pub use oauth_store_file as file;
+
+#[cfg(feature = "bridge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bridge")))]
+pub use oauth_store_cloud as cloud;
+#[cfg(feature = "custom")]
+#[cfg_attr(docsrs, doc(cfg(feature = "custom")))]
+pub use oauth_store_vault as vault;
 
 pub use crate::open::{OpenError, open, open_url};
 pub use crate::url::{KNOWN_SCHEMES, StoreUrl, UrlError};
