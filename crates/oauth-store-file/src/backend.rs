@@ -851,7 +851,9 @@ fn next_revision(doc: &mut StoreDoc, shape: Shape) -> std::io::Result<u64> {
             if doc.revision == 0 {
                 doc.revision = fsutil::random_u64()? % (1 << 40);
             }
-            doc.revision += 1;
+            doc.revision = doc.revision.checked_add(1).ok_or_else(|| {
+                std::io::Error::other("the store's revision counter is exhausted")
+            })?;
             Ok(doc.revision)
         }
         Shape::V1 => {

@@ -2,9 +2,9 @@
 //!
 //! The lock is an exclusive `flock` on a sibling file `<name>.lock`, which is created with mode
 //! 0600 and never deleted (deleting a lock file lets two writers lock two different files).
-//! Waiting is bounded: when the lock is taken, a helper thread waits for it in a blocking
+//! Waiting is bounded: when the lock is taken, a waiter thread waits for it in a blocking
 //! `lock` (so it is handed over the moment it is released) while the caller waits at most the
-//! configured time, which ends in [`Error::Locked`] naming the lock file. A helper whose caller
+//! configured time, which ends in [`Error::Locked`] naming the lock file. A waiter whose caller
 //! gave up releases the lock as soon as it gets it, and ends; if the holder never releases it,
 //! that thread waits with it (one parked thread per timed-out attempt).
 //!
@@ -28,10 +28,10 @@ pub(crate) struct LockGuard {
 
 /// Takes the exclusive lock on `lock_path`, waiting at most `timeout`.
 ///
-/// An uncontended lock costs one `try_lock`. A contended one is waited for by a helper thread
+/// An uncontended lock costs one `try_lock`. A contended one is waited for by a waiter thread
 /// in a blocking `lock` (so the kernel hands the lock over the moment it is released, with no
 /// polling delay) while this thread waits on a channel with the time limit. If the time runs
-/// out, the helper releases the lock as soon as it gets it.
+/// out, the waiter releases the lock as soon as it gets it.
 pub(crate) fn acquire(lock_path: &Path, timeout: Duration) -> Result<LockGuard> {
     let io = |e| Error::io(lock_path.display(), e);
     let file = fsutil::open_lock_file(lock_path).map_err(io)?;

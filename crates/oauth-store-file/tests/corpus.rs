@@ -410,3 +410,23 @@ async fn a_deeply_nested_token_is_an_error_for_its_key_only() {
     let st = store.status().await.unwrap();
     assert!(matches!(&st.problems[..], [Problem::InvalidEntries { keys }] if keys == &["deep"]));
 }
+
+#[tokio::test]
+async fn an_exhausted_revision_counter_is_an_error_not_a_wrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.json");
+    let plain = format!(
+        r#"{{"schema":"oauth-store-file/2","revision":{},"entries":{{}}}}"#,
+        u64::MAX
+    );
+    let sealed = sealed_v2(plain.as_bytes());
+    fs::write(&path, &sealed).unwrap();
+    let store = FileBackend::open(&path, ring()).unwrap();
+    let e = store
+        .put_token(&EntryKey::new("k").unwrap(), &TokenSet::new("a"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    assert!(e.to_string().contains("exhausted"), "{e}");
+    assert_eq!(fs::read(&path).unwrap(), sealed);
+}
