@@ -43,6 +43,26 @@ impl Revision {
         Self(n.to_string().into())
     }
 
+    /// A fresh random revision, 128 bits in hex, for backends whose store has no version
+    /// counter of its own. `backend` names the backend in the error if the system has no
+    /// randomness to give.
+    pub fn random(backend: &str) -> Result<Self> {
+        use std::fmt::Write as _;
+        let mut bytes = [0u8; 16];
+        getrandom::getrandom(&mut bytes).map_err(|e| {
+            Error::backend(
+                backend,
+                true,
+                format!("no random numbers for a revision: {e}"),
+            )
+        })?;
+        let mut s = String::with_capacity(32);
+        for b in bytes {
+            let _ = write!(s, "{b:02x}");
+        }
+        Ok(Self(s.into()))
+    }
+
     /// Parses a revision a user typed (e.g. `--if-revision`): 1 to 256 printable ASCII bytes.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
@@ -408,6 +428,13 @@ mod tests {
         assert!(Revision::parse("a b").is_none());
         assert!(Revision::parse(&"1".repeat(257)).is_none());
         assert_eq!(Revision::from_u64(7).to_string(), "7");
+        let (a, b) = (
+            Revision::random("t").unwrap(),
+            Revision::random("t").unwrap(),
+        );
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 32);
+        assert!(Revision::parse(a.as_str()).is_some());
     }
 
     #[test]

@@ -65,4 +65,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use entry_key::{EntryKey, KeyError};
 pub use error::{BoxError, Error, Result};
 pub use memory::{MemoryBackend, check_precondition};
-pub use token::{SecretString, TokenSet};
+pub use token::{SecretString, TokenSet, redact_quoted};

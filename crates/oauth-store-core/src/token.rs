@@ -206,6 +206,38 @@ impl TokenSet {
     }
 }
 
+/// The message of a JSON (or other serde) error with every double-quoted string replaced by
+/// `"…"`. Serde quotes the offending value when a string appears where it does not belong, and
+/// in a token set that value may be a secret; backends use this before putting a parser's
+/// message into an error.
+///
+/// ```
+/// use oauth_store_core::redact_quoted;
+/// assert_eq!(redact_quoted(r#"invalid type: string "s3cr\"et", expected i64"#),
+///            r#"invalid type: string "…", expected i64"#);
+/// ```
+#[must_use]
+pub fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        out.push_str("\"…\"");
+        let mut escaped = false;
+        for c in chars.by_ref() {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => break,
+                _ => escaped = false,
+            }
+        }
+    }
+    out
+}
+
 fn unix_to_system_time(secs: i64) -> SystemTime {
     if secs >= 0 {
         UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
@@ -330,6 +362,15 @@ mod tests {
         let e = serde_json::from_str::<TokenSet>(r#"{"access_token":"a","expires_in":1.5}"#)
             .unwrap_err();
         assert!(e.to_string().contains("whole number"), "{e}");
+    }
+
+    #[test]
+    fn redact_quoted_hides_every_quoted_value() {
+        assert_eq!(redact_quoted(r#"a "b\"c" d "e""#), r#"a "…" d "…""#);
+        let e = serde_json::from_str::<TokenSet>(r#"{"access_token":"a","expires_in":"SECRET"}"#)
+            .unwrap_err();
+        let msg = redact_quoted(&e.to_string());
+        assert!(!msg.contains("SECRET"), "{msg}");
     }
 
     #[test]

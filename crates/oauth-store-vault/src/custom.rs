@@ -38,7 +38,7 @@ use oauth_store_core::clock::{expiry, from_unix_millis, to_unix_millis};
 use oauth_store_core::{
     Backend, BoxError, Capabilities, Clock, DeleteOptions, Entry, EntryKey, EntryMeta, Error,
     ListedEntry, Precondition, PutOptions, Result, Revision, SystemClock, TokenSet,
-    check_precondition, check_value_size,
+    check_precondition, check_value_size, redact_quoted,
 };
 use serde::{Deserialize, Serialize};
 
@@ -154,29 +154,6 @@ impl CustomRecord {
             ttl: parsed.ttl_ms.map(Duration::from_millis),
         })
     }
-}
-
-/// Replaces every double-quoted string in a parser message with `"…"`: serde quotes the
-/// offending value when a string appears where it does not belong, and it may be a secret.
-fn redact_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        if c != '"' {
-            out.push(c);
-            continue;
-        }
-        out.push_str("\"…\"");
-        let mut escaped = false;
-        for c in chars.by_ref() {
-            match (escaped, c) {
-                (false, '\\') => escaped = true,
-                (false, '"') => break,
-                _ => escaped = false,
-            }
-        }
-    }
-    out
 }
 
 /// The condition of a `set_if` closure call.
@@ -507,24 +484,6 @@ impl CustomBackendBuilder {
     }
 }
 
-/// A new random revision: 128 bits, in hex.
-fn new_revision(backend: &str) -> Result<Revision> {
-    use std::fmt::Write as _;
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(|e| {
-        Error::backend(
-            backend,
-            true,
-            format!("no random numbers for a revision: {e}"),
-        )
-    })?;
-    let mut s = String::with_capacity(32);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    Ok(Revision::new(s))
-}
-
 #[async_trait]
 impl Backend for CustomBackend {
     fn name(&self) -> String {
@@ -559,7 +518,7 @@ impl Backend for CustomBackend {
             check_value_size(&self.capabilities, key, size)?;
         }
         let now = self.clock.now();
-        let revision = new_revision(&self.name())?;
+        let revision = Revision::random(&self.name())?;
         let record = CustomRecord {
             token: token.clone(),
             revision: revision.clone(),

@@ -1,7 +1,6 @@
 //! [`BridgeBackend`]: the `cloud_session` and `cloud_org` backends over a [`HostBridge`].
 
 use std::fmt;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -283,23 +282,6 @@ impl BridgeBackend {
     }
 }
 
-/// A new random revision: 128 bits, in hex.
-fn new_revision(backend: &str) -> Result<Revision> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(|e| {
-        Error::backend(
-            backend,
-            true,
-            format!("no random numbers for a revision: {e}"),
-        )
-    })?;
-    let mut s = String::with_capacity(32);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    Ok(Revision::new(s))
-}
-
 /// A TTL as the whole seconds a host is told, rounded up so a host never drops an entry early.
 fn ttl_seconds(ttl: Option<Duration>) -> Option<u64> {
     ttl.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
@@ -335,7 +317,7 @@ impl Backend for BridgeBackend {
             return Err(Error::unsupported(self.name(), "conditional writes"));
         }
         let now = self.clock.now();
-        let revision = new_revision(&self.name())?;
+        let revision = Revision::random(&self.name())?;
         let meta = EntryMeta::new(revision.clone(), expiry(now, options.ttl), Some(now));
         let value = record::encode(self.scope, key.as_str(), token, &meta).map_err(|e| {
             Error::InvalidTokenSet {
