@@ -19,7 +19,8 @@ use crate::store::{self, Access, Context, Session};
 
 /// The largest input read from stdin or an import file.
 const MAX_INPUT: u64 = 64 * 1024 * 1024;
-/// Imports of at least this many entries show a progress bar on a terminal.
+/// Imports of at least this many entries show progress on a terminal: a spinner for a file
+/// store's single write, a bar for stores written one entry at a time.
 const PROGRESS_FROM: usize = 20;
 
 /// Runs one subcommand.
@@ -359,15 +360,83 @@ async fn import(
     };
     let incoming = parse_entries(plain)?;
 
+    let (written, skipped) = match &session.file {
+        Some(file) => import_batch(file, incoming, overwrite).await?,
+        None => import_each(session, incoming, overwrite).await?,
+    };
+    eprintln!(
+        "oauth-store: imported {written} entries into {}",
+        session.url
+    );
+    if skipped.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::new(
+            Code::Conflict,
+            format!(
+                "skipped {} existing entries ({}); pass --overwrite to replace them",
+                skipped.len(),
+                skipped.join(", ")
+            ),
+        ))
+    }
+}
+
+/// The options an imported entry is written with: replace, or only if absent.
+fn import_options(overwrite: bool, ttl: Option<Duration>) -> PutOptions {
+    let mut options = if overwrite {
+        PutOptions::new()
+    } else {
+        PutOptions::if_absent()
+    };
+    options.ttl = ttl;
+    options
+}
+
+/// Imports into a file store in one atomic rewrite: every entry that is not skipped is
+/// written, or (on any error) none. Returns how many were written and the skipped keys.
+async fn import_batch(
+    file: &oauth_store::file::FileBackend,
+    incoming: Vec<Incoming>,
+    overwrite: bool,
+) -> Result<(usize, Vec<String>), CliError> {
+    let keys: Vec<String> = incoming.iter().map(|i| i.key.to_string()).collect();
+    let items = incoming
+        .into_iter()
+        .map(|i| (i.key, i.token, import_options(overwrite, i.ttl)))
+        .collect();
+    // One write, so no count to show: a spinner for large imports.
+    let bar = (keys.len() >= PROGRESS_FROM)
+        .then(|| spinner("importing"))
+        .flatten();
+    let result = file.put_many_skipping_conflicts(items).await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let outcomes = result.map_err(|e| CliError::from(e).context("nothing was imported"))?;
+    let mut written = 0;
+    let mut skipped = Vec::new();
+    // The only per-entry error is the conflict of an entry that exists (without --overwrite).
+    for (key, outcome) in keys.into_iter().zip(outcomes) {
+        match outcome {
+            Ok(_) => written += 1,
+            Err(_) => skipped.push(key),
+        }
+    }
+    Ok((written, skipped))
+}
+
+/// Imports into any other store one entry at a time. Returns how many were written and the
+/// skipped keys; on an error, the entries before it stay written.
+async fn import_each(
+    session: &Session,
+    incoming: Vec<Incoming>,
+    overwrite: bool,
+) -> Result<(usize, Vec<String>), CliError> {
     let bar = progress_bar(incoming.len());
     let (mut written, mut skipped) = (0usize, Vec::new());
     for item in incoming {
-        let mut options = if overwrite {
-            PutOptions::new()
-        } else {
-            PutOptions::if_absent()
-        };
-        options.ttl = item.ttl;
+        let options = import_options(overwrite, item.ttl);
         match session.backend.put(&item.key, &item.token, options).await {
             Ok(_) => written += 1,
             Err(e) if e.is_conflict() => skipped.push(item.key.into_string()),
@@ -387,22 +456,7 @@ async fn import(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    eprintln!(
-        "oauth-store: imported {written} entries into {}",
-        session.url
-    );
-    if skipped.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::new(
-            Code::Conflict,
-            format!(
-                "skipped {} existing entries ({}); pass --overwrite to replace them",
-                skipped.len(),
-                skipped.join(", ")
-            ),
-        ))
-    }
+    Ok((written, skipped))
 }
 
 fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {

@@ -820,3 +820,100 @@ fn a_reader_closing_the_pipe_is_not_an_error() {
     assert!(out.status.success(), "{:?} {err}", out.status);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// `{"<prefix><i>": {"token": {"access_token": "<prefix><i>"}}}` for `n` entries.
+fn import_json(prefix: &str, n: usize) -> String {
+    let entries: serde_json::Map<String, Value> = (0..n)
+        .map(|i| {
+            let k = format!("{prefix}{i:04}");
+            (k.clone(), serde_json::json!({"token": {"access_token": k}}))
+        })
+        .collect();
+    Value::Object(entries).to_string()
+}
+
+#[test]
+fn import_into_a_file_store_is_one_atomic_write() {
+    let s = Sandbox::new();
+    s.set("svc0500", r#"{"access_token":"kept"}"#, &[]);
+    // 1000 entries, one of which exists: the other 999 are written, it is skipped (exit 3).
+    let out = s
+        .cmd(&["import"])
+        .write_stdin(import_json("svc", 1000))
+        .assert()
+        .code(3);
+    let err = stderr_of(&out);
+    assert!(err.contains("imported 999 entries"), "{err}");
+    assert!(
+        err.contains("skipped 1 existing entries (svc0500)"),
+        "{err}"
+    );
+    let l = s.cmd(&["list"]).assert().success();
+    let keys: Vec<String> = stdout_of(&l).lines().map(str::to_owned).collect();
+    assert_eq!(keys.len(), 1000);
+    assert_eq!(s.field("svc0500", "access_token"), "kept\n");
+    assert_eq!(s.field("svc0999", "access_token"), "svc0999\n");
+    // All written entries share the write time of one write.
+    let l = s.cmd(&["list", "--json"]).assert().success();
+    let times: std::collections::BTreeSet<u64> = stdout_of(&l)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|row| row["key"] != "svc0500")
+        .map(|row| row["updated_at_unix"].as_u64().unwrap())
+        .collect();
+    assert_eq!(times.len(), 1, "{times:?}");
+    s.cmd(&["import", "--overwrite"])
+        .write_stdin(import_json("svc", 1000))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("imported 1000 entries"));
+    assert_eq!(s.field("svc0500", "access_token"), "svc0500\n");
+
+    // A store file that cannot be opened: exit 5, and not a byte of it changes.
+    let garbage = b"{\"version\":2,\"garbage\":true}";
+    std::fs::write(s.store_file(), garbage).unwrap();
+    s.cmd(&["import"])
+        .write_stdin(import_json("new", 1000))
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("nothing was imported"));
+    assert_eq!(std::fs::read(s.store_file()).unwrap(), garbage);
+}
+
+#[test]
+fn an_import_that_fails_at_the_end_writes_nothing() {
+    let s = Sandbox::new();
+    s.set("before", r#"{"access_token":"x"}"#, &[]);
+    let before = std::fs::read(s.store_file()).unwrap();
+    // 52 entries of 1 MB: each fits, but together they seal (base64) to more than the store's
+    // 64 MiB bound. Written one at a time, the first ~48 would have landed before the error.
+    let big = "x".repeat(1_000_000);
+    let entries: serde_json::Map<String, Value> = (0..52)
+        .map(|i| {
+            (
+                format!("big{i:02}"),
+                serde_json::json!({"access_token": big}),
+            )
+        })
+        .collect();
+    let out = s
+        .cmd(&["import"])
+        .write_stdin(Value::Object(entries).to_string())
+        .assert()
+        .code(6);
+    let err = stderr_of(&out);
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(std::fs::read(s.store_file()).unwrap(), before);
+    let l = s.cmd(&["list"]).assert().success();
+    assert_eq!(stdout_of(&l), "before\n");
+}
+
+#[test]
+fn import_into_a_memory_store_writes_each_entry() {
+    let s = Sandbox::new();
+    s.cmd(&["--store", "memory:", "import"])
+        .write_stdin(import_json("m", 30))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("imported 30 entries"));
+}

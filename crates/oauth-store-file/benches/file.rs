@@ -12,6 +12,9 @@
 //! - `floor`: writing the same number of bytes the file backend's write produces, with write +
 //!   fsync + rename + directory fsync, and nothing else: no write can be faster.
 //!
+//! A `put_many` group measures batches of 1, 100 and 1 000 puts written in one rewrite of a
+//! store of 1 000 entries.
+//!
 //! Run with `cargo bench -p oauth-store-file`; results are in `docs/BENCHMARKS.md`.
 #![allow(missing_docs, clippy::disallowed_methods, clippy::wildcard_imports)] // bench groups share the setup
 
@@ -316,6 +319,33 @@ mod put {
         rt.block_on(store.put(&key, &t, PutOptions::new())).unwrap();
         let bytes = vec![b'x'; usize::try_from(fs::metadata(&path).unwrap().len()).unwrap()];
         bencher.bench_local(|| floor_write(dir.path(), &path, &bytes));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// put_many: a batch of B items (replacing entries) in one write, into a store of 1 000 entries
+
+#[divan::bench_group(sample_count = 15, sample_size = 1, max_time = 6)]
+mod put_many {
+    use super::*;
+
+    const BATCHES: &[usize] = &[1, 100, 1_000];
+
+    #[divan::bench(args = BATCHES)]
+    fn file(bencher: Bencher<'_, '_>, b: usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = file_store(dir.path(), 1_000);
+        let rt = runtime();
+        let items: Vec<(EntryKey, TokenSet, PutOptions)> = (0..b)
+            .map(|i| {
+                let t: TokenSet = serde_json::from_value(token(i)).unwrap();
+                (EntryKey::new(key_name(i)).unwrap(), t, PutOptions::new())
+            })
+            .collect();
+        rt.block_on(store.put_many(items.clone())).unwrap();
+        bencher
+            .with_inputs(|| items.clone())
+            .bench_local_values(|items| rt.block_on(store.put_many(items)).unwrap());
     }
 }
 

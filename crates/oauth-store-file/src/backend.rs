@@ -256,6 +256,65 @@ impl FileBackend {
         self.run(Inner::status).await
     }
 
+    /// Writes every item in one atomic rewrite of the store file: all of them, or none.
+    ///
+    /// Each item is `(key, token set, options)`, as for [`Backend::put`]. The items are
+    /// applied in order under one lock, and the file is sealed and replaced once (one write of
+    /// the store, where a put per item would make as many), and other readers and writers (in
+    /// this process or another) see the store either without any of them or with all of them.
+    ///
+    /// Each precondition is checked against the store as changed by the earlier items of the
+    /// batch, so two items for one key behave like two puts one after the other (the second
+    /// replaces the first, and an `if_absent` second item fails). Every written item gets its
+    /// own revision, increasing in item order; TTLs are per item, counted from the time of the
+    /// write.
+    ///
+    /// Returns the revisions in item order. An empty batch touches nothing.
+    ///
+    /// # Errors
+    ///
+    /// If any item's precondition fails, nothing is written and the error is the
+    /// [`Error::Conflict`] of the first failing item, naming its key. A token set too large
+    /// for the store fails with [`Error::TooLarge`] before the lock is taken. Otherwise, the
+    /// errors of [`Backend::put`] (a store that cannot be opened is never overwritten).
+    pub async fn put_many(
+        &self,
+        items: Vec<(EntryKey, TokenSet, PutOptions)>,
+    ) -> Result<Vec<Revision>> {
+        let caps = self.capabilities();
+        let outcomes = self
+            .run(move |inner| inner.put_many(&caps, items, OnConflict::Abort))
+            .await?;
+        // With `OnConflict::Abort`, any failed item fails the whole batch.
+        outcomes.into_iter().collect()
+    }
+
+    /// Like [`put_many`](Self::put_many), but an item whose precondition fails is skipped
+    /// instead of failing the batch; the other items are written in one atomic rewrite.
+    ///
+    /// This is "import what is not there yet": give the items
+    /// [`PutOptions::if_absent`] and existing entries are left alone. Preconditions are
+    /// checked in order against the store as changed by the earlier written items; a skipped
+    /// item changes nothing, so it does not affect later ones.
+    ///
+    /// Returns one result per item, in item order: the revision written, or the
+    /// [`Error::Conflict`] a single put would have returned (naming the key and what was
+    /// found). If every item is skipped, nothing is written.
+    ///
+    /// # Errors
+    ///
+    /// The outer error means nothing was written: a token set too large for the store
+    /// ([`Error::TooLarge`], before the lock is taken), or any error of [`Backend::put`] other
+    /// than a conflict.
+    pub async fn put_many_skipping_conflicts(
+        &self,
+        items: Vec<(EntryKey, TokenSet, PutOptions)>,
+    ) -> Result<Vec<Result<Revision>>> {
+        let caps = self.capabilities();
+        self.run(move |inner| inner.put_many(&caps, items, OnConflict::Skip))
+            .await
+    }
+
     async fn run<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -294,8 +353,7 @@ impl Backend for FileBackend {
     }
 
     async fn put(&self, key: &EntryKey, token: &TokenSet, options: PutOptions) -> Result<Revision> {
-        let token = StoredToken::new(token);
-        check_value_size(&self.capabilities(), key, token.json().len())?;
+        let token = stored_token(&self.capabilities(), key, token)?;
         let key = key.clone();
         self.run(move |inner| inner.put(&key, token, &options))
             .await
@@ -310,6 +368,22 @@ impl Backend for FileBackend {
         let prefix = prefix.to_owned();
         self.run(move |inner| inner.list(&prefix)).await
     }
+}
+
+/// The JSON of `token` as it will be stored, checked against the store's size limit.
+fn stored_token(caps: &Capabilities, key: &EntryKey, token: &TokenSet) -> Result<StoredToken> {
+    let token = StoredToken::new(token);
+    check_value_size(caps, key, token.json().len())?;
+    Ok(token)
+}
+
+/// What a batch does with an item whose precondition fails.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnConflict {
+    /// Write nothing and fail with that item's conflict.
+    Abort,
+    /// Skip the item, reporting its conflict, and write the others.
+    Skip,
 }
 
 /// How a load treats a file readable by group or others.
@@ -516,31 +590,97 @@ impl Inner {
 
     fn put(&self, key: &EntryKey, token: StoredToken, options: &PutOptions) -> Result<Revision> {
         self.mutate(|doc, shape, now| {
-            let current = doc
-                .entries
-                .get(key.as_str())
-                .map(|e| Revision::from_u64(e.revision));
-            check_precondition(key, &options.precondition, current.as_ref())?;
-            let revision = next_revision(doc, shape).map_err(|e| self.io(e))?;
-            let expires_at_ms =
-                oauth_store_core::clock::expiry(now, options.ttl).map(to_unix_millis);
-            let ttl_seconds = options.ttl.map(|t| {
-                let secs = t.as_secs().saturating_add(u64::from(t.subsec_nanos() > 0));
-                i64::try_from(secs).unwrap_or(i64::MAX)
-            });
-            doc.entries.insert(
-                key.as_str().to_owned(),
-                StoredEntry {
-                    token,
-                    ttl_seconds,
-                    revision,
-                    revision_stored: true,
-                    expires_at_ms,
-                    updated_at_ms: Some(to_unix_millis(now)),
-                },
-            );
-            Ok((Revision::from_u64(revision), true))
+            let (revision, _) = self.apply_put(doc, shape, now, key, token, options)?;
+            Ok((revision, true))
         })
+    }
+
+    /// Size-checks every item (before the lock), then applies them in order in one
+    /// [`mutate`](Self::mutate): one lock, one rewrite.
+    fn put_many(
+        &self,
+        caps: &Capabilities,
+        items: Vec<(EntryKey, TokenSet, PutOptions)>,
+        on_conflict: OnConflict,
+    ) -> Result<Vec<Result<Revision>>> {
+        let items = items
+            .into_iter()
+            .map(|(key, token, options)| {
+                let token = stored_token(caps, &key, &token)?;
+                Ok((key, token, options))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.mutate(|doc, shape, now| {
+            let revision_before = doc.revision;
+            // What each applied item replaced, to take the batch back if a later item fails:
+            // `mutate` keeps the map of a failed write cached as the file's content.
+            let mut undo: Vec<(EntryKey, Option<StoredEntry>)> = Vec::with_capacity(items.len());
+            let mut outcomes = Vec::with_capacity(items.len());
+            for (key, token, options) in items {
+                match self.apply_put(doc, shape, now, &key, token, &options) {
+                    Ok((revision, replaced)) => {
+                        undo.push((key, replaced));
+                        outcomes.push(Ok(revision));
+                    }
+                    Err(e) if e.is_conflict() && on_conflict == OnConflict::Skip => {
+                        outcomes.push(Err(e));
+                    }
+                    Err(e) => {
+                        for (key, replaced) in undo.into_iter().rev() {
+                            match replaced {
+                                Some(entry) => doc.entries.insert(key.into_string(), entry),
+                                None => doc.entries.remove(key.as_str()),
+                            };
+                        }
+                        doc.revision = revision_before;
+                        return Err(e);
+                    }
+                }
+            }
+            let changed = !undo.is_empty();
+            Ok((outcomes, changed))
+        })
+    }
+
+    /// Applies one put to `doc`, the store as it is under the lock (including the earlier
+    /// items of a batch): checks the precondition against it, then inserts the entry with the
+    /// next revision. Returns the new revision and the entry it replaced; leaves `doc`
+    /// unchanged when it fails.
+    fn apply_put(
+        &self,
+        doc: &mut StoreDoc,
+        shape: Shape,
+        now: SystemTime,
+        key: &EntryKey,
+        token: StoredToken,
+        options: &PutOptions,
+    ) -> Result<(Revision, Option<StoredEntry>)> {
+        let current = doc
+            .entries
+            .get(key.as_str())
+            .map(|e| Revision::from_u64(e.revision));
+        check_precondition(key, &options.precondition, current.as_ref())?;
+        let revision = next_revision(doc, shape).map_err(|e| self.io(e))?;
+        let expires_at_ms = oauth_store_core::clock::expiry(now, options.ttl).map(to_unix_millis);
+        let ttl_seconds = options.ttl.map(|t| {
+            let secs = t.as_secs().saturating_add(u64::from(t.subsec_nanos() > 0));
+            i64::try_from(secs).unwrap_or(i64::MAX)
+        });
+        let replaced = doc.entries.insert(
+            key.as_str().to_owned(),
+            StoredEntry {
+                token,
+                ttl_seconds,
+                revision,
+                revision_stored: true,
+                expires_at_ms,
+                updated_at_ms: Some(to_unix_millis(now)),
+            },
+        );
+        Ok((Revision::from_u64(revision), replaced))
     }
 
     fn delete(&self, key: &EntryKey, options: &DeleteOptions) -> Result<bool> {
@@ -866,6 +1006,8 @@ fn next_revision(doc: &mut StoreDoc, shape: Shape) -> std::io::Result<u64> {
 
 #[cfg(test)]
 mod tests {
+    use oauth_store_core::key_material::SecretKey;
+
     use super::*;
 
     #[test]
@@ -874,5 +1016,15 @@ mod tests {
         check::<FileBackend>();
         check::<FileBackendBuilder>();
         check::<FileStatus>();
+    }
+
+    #[test]
+    fn batch_futures_are_send() {
+        fn check<T: Send>(_: &T) {}
+        let dir = std::env::temp_dir().join("never-created").join("s.json");
+        let store = FileBackend::open(dir, KeyRing::new(SecretKey::generate())).unwrap();
+        // Built but never polled: nothing is touched.
+        check(&store.put_many(Vec::new()));
+        check(&store.put_many_skipping_conflicts(Vec::new()));
     }
 }

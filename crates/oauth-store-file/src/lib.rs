@@ -22,6 +22,10 @@
 //!   cannot be reused), so reading an unchanged file costs no decryption and no key
 //!   derivation, while another process's write is seen by the very next read. Rewrites keep
 //!   the file's salt, so a passphrase is stretched once per salt, not on every write.
+//! - **Batches.** [`FileBackend::put_many`] writes many entries under one lock in one atomic
+//!   rewrite, all or nothing, with each precondition checked against the earlier items;
+//!   [`FileBackend::put_many_skipping_conflicts`] skips the items whose precondition fails
+//!   and writes the rest. A batch costs one write of the store, not one per item.
 //! - **TTL** is enforced with an injectable [`Clock`](oauth_store_core::Clock); expired
 //!   entries are purged by the next write.
 //! - **Nothing lost.** A file that is corrupt, truncated, tampered with, too large or not

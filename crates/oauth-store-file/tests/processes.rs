@@ -1,5 +1,5 @@
-//! Tests where processes are the point: many writers at once, writers killed at random
-//! moments, and writers whose writes fail (`RLIMIT_FSIZE`).
+//! Tests where processes are the point: many writers (single puts and batches) at once,
+//! writers killed at random moments, and writers whose writes fail (`RLIMIT_FSIZE`).
 //!
 //! This is a test binary without libtest (`harness = false`) that is also its own child
 //! process: run with `child <mode> …` it acts as one writer, printing `ACK <n>` after each put
@@ -71,6 +71,23 @@ fn child(args: &[String]) -> i32 {
                         .put_token(&key(&format!("{prefix}-{i}")), &token(prefix, 8))
                         .await
                         .unwrap();
+                }
+                0
+            }
+            "batches" => {
+                // `count` batches of `size` puts each, acknowledging each batch.
+                let prefix = &args[2];
+                let count: usize = args[3].parse().unwrap();
+                let size: usize = args[4].parse().unwrap();
+                for b in 0..count {
+                    let items = (0..size)
+                        .map(|i| {
+                            let k = key(&format!("{prefix}-{b}-{i}"));
+                            (k, token(prefix, 8), PutOptions::if_absent())
+                        })
+                        .collect();
+                    store.put_many(items).await.unwrap();
+                    println!("ACK {b}");
                 }
                 0
             }
@@ -207,6 +224,91 @@ fn eight_processes_put_distinct_keys() {
     assert!(temp_files(dir.path()).is_empty());
 }
 
+fn batches_and_single_puts_from_four_processes_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.json");
+    let p = path.to_str().unwrap();
+    let mut children = vec![
+        spawn(&["batches", p, "b0", "5", "50"]),
+        spawn(&["batches", p, "b1", "5", "50"]),
+        spawn(&["puts", p, "s0", "50"]),
+        spawn(&["puts", p, "s1", "50"]),
+    ];
+    for c in &mut children {
+        assert!(c.wait().unwrap().success());
+    }
+    let store = FileBackend::open(&path, ring()).unwrap();
+    let listed = runtime().block_on(store.list("")).unwrap();
+    let keys: BTreeSet<String> = listed.iter().map(|e| e.key.to_string()).collect();
+    assert_eq!(keys.len(), 2 * 5 * 50 + 2 * 50);
+    for j in 0..2 {
+        for b in 0..5 {
+            for i in 0..50 {
+                assert!(keys.contains(&format!("b{j}-{b}-{i}")));
+            }
+        }
+        for i in 0..50 {
+            assert!(keys.contains(&format!("s{j}-{i}")));
+        }
+    }
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+fn killed_batch_writers_leave_whole_batches() {
+    const ROUNDS: usize = 40;
+    const SIZE: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.json");
+    let p = path.to_str().unwrap();
+    let rt = runtime();
+    let mut rng = Rng::new();
+    let mut total_acked = 0;
+    for round in 0..ROUNDS {
+        let prefix = format!("r{round}");
+        let mut child = spawn(&["batches", p, &prefix, "1000000", &SIZE.to_string()]);
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let (acked, _) = acks_with(stdout, |n| {
+                let _ = tx.send(n);
+            });
+            acked
+        });
+        if round % 4 != 0 {
+            let _ = rx.recv_timeout(Duration::from_secs(10));
+        }
+        std::thread::sleep(Duration::from_micros(rng.below(20_000)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let acked = reader.join().unwrap();
+        total_acked += acked.len();
+
+        // Every batch is there whole or not at all, and every acknowledged one is there.
+        let store = FileBackend::open(&path, ring()).unwrap();
+        let listed = rt.block_on(store.list(&format!("{prefix}-"))).unwrap();
+        let mut per_batch = std::collections::BTreeMap::<usize, usize>::new();
+        for e in &listed {
+            let b = e.key.as_str().split('-').nth(1).unwrap().parse().unwrap();
+            *per_batch.entry(b).or_default() += 1;
+        }
+        assert!(
+            per_batch.values().all(|&n| n == SIZE),
+            "round {round}: a batch landed in part: {per_batch:?}"
+        );
+        for b in &acked {
+            assert!(
+                per_batch.contains_key(b),
+                "round {round}: acknowledged batch {b} is missing"
+            );
+        }
+    }
+    println!("    {ROUNDS} kills, {total_acked} acknowledged batches of {SIZE} checked");
+    assert!(
+        total_acked >= ROUNDS / 2,
+        "the children should get batches done"
+    );
+}
+
 fn eight_processes_increment_one_counter() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.json");
@@ -334,10 +436,18 @@ fn main() {
         std::process::exit(child(&args[1..]));
     }
     let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let scenarios: [(&str, fn()); 4] = [
+    let scenarios: [(&str, fn()); 6] = [
         (
             "eight_processes_put_distinct_keys",
             eight_processes_put_distinct_keys,
+        ),
+        (
+            "batches_and_single_puts_from_four_processes_lose_nothing",
+            batches_and_single_puts_from_four_processes_lose_nothing,
+        ),
+        (
+            "killed_batch_writers_leave_whole_batches",
+            killed_batch_writers_leave_whole_batches,
         ),
         (
             "eight_processes_increment_one_counter",
