@@ -416,6 +416,26 @@ mod reference {
         bencher.bench_local(round_trip);
     }
 
+    /// The same round trip with the `lstat` of a cached get as its work: unlike the empty
+    /// closure, the caller has time to go to sleep before the answer comes, so this includes
+    /// waking a sleeping thread (on a virtual machine, a halted vCPU).
+    #[divan::bench]
+    fn spawn_blocking_lstat_round_trip(bencher: Bencher<'_, '_>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, path) = file_store(dir.path(), 1);
+        let rt = runtime();
+        let round_trip = || {
+            let path = path.clone();
+            rt.block_on(async move {
+                tokio::task::spawn_blocking(move || fs::symlink_metadata(&path).unwrap())
+                    .await
+                    .unwrap()
+            })
+        };
+        round_trip();
+        bencher.bench_local(round_trip);
+    }
+
     /// The `lstat` that revalidates the cache on every read.
     #[divan::bench]
     fn lstat(bencher: Bencher<'_, '_>) {
