@@ -160,6 +160,15 @@ impl Error {
         matches!(self, Self::Conflict { .. })
     }
 
+    /// The [`Error::Conflict`] of a backend that reads, checks the precondition, then makes a
+    /// compare-and-swap write which finds the entry changed in between.
+    pub fn changed_since_read(key: &crate::EntryKey) -> Self {
+        Self::Conflict {
+            key: key.to_string(),
+            reason: "the entry changed between the read and the conditional write".into(),
+        }
+    }
+
     /// Builds [`Error::Backend`] from any error, tagging the backend name.
     pub fn backend(
         backend: impl Into<String>,

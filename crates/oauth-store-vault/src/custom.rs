@@ -552,10 +552,7 @@ impl Backend for CustomBackend {
         if applied {
             Ok(revision)
         } else {
-            Err(Error::Conflict {
-                key: key.to_string(),
-                reason: "the entry changed between the read and the conditional write".into(),
-            })
+            Err(Error::changed_since_read(key))
         }
     }
 

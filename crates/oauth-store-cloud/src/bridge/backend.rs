@@ -348,10 +348,7 @@ impl Backend for BridgeBackend {
         if swapped {
             Ok(revision)
         } else {
-            Err(Error::Conflict {
-                key: key.to_string(),
-                reason: "the entry changed between the read and the conditional write".into(),
-            })
+            Err(Error::changed_since_read(key))
         }
     }
 
