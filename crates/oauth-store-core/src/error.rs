@@ -162,6 +162,7 @@ impl Error {
 
     /// The [`Error::Conflict`] of a backend that reads, checks the precondition, then makes a
     /// compare-and-swap write which finds the entry changed in between.
+    #[must_use]
     pub fn changed_since_read(key: &crate::EntryKey) -> Self {
         Self::Conflict {
             key: key.to_string(),
