@@ -3,9 +3,11 @@
 //! size bounds, stale temporary files and redaction.
 #![allow(clippy::disallowed_methods)] // tests plant and inspect files directly
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,22 +15,13 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use common::{SECRET, key, ring, temp_files};
 use oauth_store_core::key_material::{KeyRing, SecretKey};
 use oauth_store_core::{
-    Backend, BackendExt, DeleteOptions, EntryKey, Error, ManualClock, PutOptions, TokenSet,
+    Backend, BackendExt, DeleteOptions, Error, ManualClock, PutOptions, TokenSet,
 };
 use oauth_store_file::{FileBackend, Problem};
 use serde_json::Value;
-
-const SECRET: &[u8] = b"harn-compatible test secret";
-
-fn ring() -> KeyRing {
-    KeyRing::new(SecretKey::new(SECRET.to_vec()).unwrap())
-}
-
-fn key(s: &str) -> EntryKey {
-    EntryKey::new(s).unwrap()
-}
 
 fn mode(p: &Path) -> u32 {
     fs::metadata(p).unwrap().mode() & 0o777
@@ -97,14 +90,6 @@ struct HarnStoredEntry {
     token: Value,
     #[serde(default)]
     ttl_seconds: Option<i64>,
-}
-
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(".tmp-"))
-        .collect()
 }
 
 #[tokio::test]

@@ -3,6 +3,8 @@
 //! in item order.
 #![allow(clippy::disallowed_methods)] // tests inspect files directly
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -11,21 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use common::{key, ring};
 use oauth_store_core::key_material::{KeyRing, SecretKey};
 use oauth_store_core::{
     Backend, BackendExt, Clock, EntryKey, Error, ManualClock, PutOptions, Revision, TokenSet,
 };
 use oauth_store_file::FileBackend;
-
-const SECRET: &[u8] = b"batch test secret, not a real one";
-
-fn ring() -> KeyRing {
-    KeyRing::new(SecretKey::new(SECRET.to_vec()).unwrap())
-}
-
-fn key(s: &str) -> EntryKey {
-    EntryKey::new(s).unwrap()
-}
 
 type Item = (EntryKey, TokenSet, PutOptions);
 

@@ -2,6 +2,8 @@
 //! panic), and must be byte-for-byte unchanged after a get, a put and a delete attempt.
 #![allow(clippy::disallowed_methods)] // tests plant files directly
 
+mod common;
+
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::MetadataExt;
@@ -9,15 +11,12 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use common::ring;
 use oauth_store_core::envelope::{SealOptions, seal};
 use oauth_store_core::key_material::{KeyRing, SecretKey};
 use oauth_store_core::{Backend, BackendExt, DeleteOptions, EntryKey, Error, TokenSet};
 use oauth_store_file::{FILE_CONTEXT, FileBackend, Problem};
 use serde_json::{Value, json};
-
-fn ring() -> KeyRing {
-    KeyRing::new(SecretKey::new(b"corpus secret".to_vec()).unwrap())
-}
 
 /// What is planted at the store path.
 enum Plant {

@@ -7,27 +7,19 @@
 //! non-flag argument filters scenarios by name.
 #![allow(clippy::disallowed_methods)] // tests inspect files directly
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oauth_store_core::key_material::{KeyRing, SecretKey};
-use oauth_store_core::{Backend, BackendExt, EntryKey, Error, PutOptions, TokenSet};
+use common::{key, ring, temp_files};
+use oauth_store_core::{Backend, BackendExt, Error, PutOptions, TokenSet};
 use oauth_store_file::FileBackend;
 
 /// The test key, compiled in so no secret crosses a command line or an environment.
-const SECRET: &[u8] = b"processes test secret, not a real one";
-
-fn ring() -> KeyRing {
-    KeyRing::new(SecretKey::new(SECRET.to_vec()).unwrap())
-}
-
-fn key(s: &str) -> EntryKey {
-    EntryKey::new(s).unwrap()
-}
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -176,12 +168,31 @@ fn acks_with(
     (acked, other)
 }
 
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".tmp-"))
-        .collect()
+/// Starts a child with `args`, SIGKILLs it after a random delay of up to `max_delay_us`, and
+/// returns what it acknowledged. Three rounds in four wait for the first acknowledgement
+/// first, so the child is killed while busy writing; the rest may kill it while it starts.
+fn kill_at_a_random_moment(
+    args: &[&str],
+    round: usize,
+    rng: &mut Rng,
+    max_delay_us: u64,
+) -> BTreeSet<usize> {
+    let mut child = spawn(args);
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let (acked, _) = acks_with(stdout, |n| {
+            let _ = tx.send(n);
+        });
+        acked
+    });
+    if !round.is_multiple_of(4) {
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+    }
+    std::thread::sleep(Duration::from_micros(rng.below(max_delay_us)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap()
 }
 
 struct Rng(u64);
@@ -265,22 +276,9 @@ fn killed_batch_writers_leave_whole_batches() {
     let mut total_acked = 0;
     for round in 0..ROUNDS {
         let prefix = format!("r{round}");
-        let mut child = spawn(&["batches", p, &prefix, "1000000", &SIZE.to_string()]);
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let (acked, _) = acks_with(stdout, |n| {
-                let _ = tx.send(n);
-            });
-            acked
-        });
-        if round % 4 != 0 {
-            let _ = rx.recv_timeout(Duration::from_secs(10));
-        }
-        std::thread::sleep(Duration::from_micros(rng.below(20_000)));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let acked = reader.join().unwrap();
+        let size = SIZE.to_string();
+        let batches = ["batches", p, &prefix, "1000000", &size];
+        let acked = kill_at_a_random_moment(&batches, round, &mut rng, 20_000);
         total_acked += acked.len();
 
         // Every batch is there whole or not at all, and every acknowledged one is there.
@@ -335,24 +333,7 @@ fn killed_writers_lose_nothing_acknowledged() {
     let (mut total_acked, mut rounds_with_temp) = (0, 0);
     for round in 0..ROUNDS {
         let prefix = format!("r{round}");
-        let mut child = spawn(&["loop", p, &prefix]);
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let (acked, _) = acks_with(stdout, |n| {
-                let _ = tx.send(n);
-            });
-            acked
-        });
-        // Three rounds in four kill a child that is busy writing; the rest may kill it while
-        // it starts, before its first put.
-        if round % 4 != 0 {
-            let _ = rx.recv_timeout(Duration::from_secs(10));
-        }
-        std::thread::sleep(Duration::from_micros(rng.below(40_000)));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let acked = reader.join().unwrap();
+        let acked = kill_at_a_random_moment(&["loop", p, &prefix], round, &mut rng, 40_000);
         total_acked += acked.len();
 
         let store = FileBackend::open(&path, ring()).unwrap();
